@@ -35,9 +35,11 @@ typedef struct dk_record {
 
 /* Split the next record off a datagram. DK_DISCARD when the rest of the
  * datagram cannot hold a record (header truncated, length beyond the
- * datagram): the caller drops the remainder (R30). Unknown content types and
- * versions other than 1.0/1.2 major 254 are DK_DISCARD too, but *consumed*,
- * so the caller may continue with the next record. */
+ * datagram): the caller drops the remainder (R30); the reader is then left
+ * at its end, so a loop `while (dk_reader_left(r))` stops. Unknown content
+ * types, versions other than 1.0/1.2 major 254 and lengths above 2^14 + 2048
+ * are DK_DISCARD too, but only that record is *consumed*, so the caller may
+ * continue with the next record. */
 DK_MUST_CHECK dk_result dk_record_next(dk_reader *datagram, dk_record *rec);
 void dk_record_header_write(uint8_t out[DK_RECORD_HEADER_LEN], uint8_t type, uint16_t version,
                             uint16_t epoch, uint64_t seq, uint16_t length);
@@ -48,7 +50,7 @@ void dk_record_header_write(uint8_t out[DK_RECORD_HEADER_LEN], uint8_t type, uin
 #define DK_REPLAY_MAX_BITS 1024
 typedef struct dk_replay {
     uint64_t top;       /* highest sequence number accepted so far */
-    bool any;           /* nothing accepted yet */
+    bool any;           /* false until a first record is marked (top then valid) */
     unsigned size;      /* window size in records, 32..DK_REPLAY_MAX_BITS, multiple of 64 or 32 */
     uint64_t bits[DK_REPLAY_MAX_BITS / 64]; /* bit i: top - i seen */
 } dk_replay;
