@@ -1,0 +1,85 @@
+/* One-time fetch of the algorithms dtlskit uses, the RNG and the
+ * constant-time compare. */
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+
+#include "crypto/dk_crypto_internal.h"
+
+static dk_crypto_algs g_algs;
+static bool g_algs_ok;
+static CRYPTO_ONCE g_once = CRYPTO_ONCE_STATIC_INIT;
+
+static const char *const k_md_names[2] = {"SHA256", "SHA384"};
+static const char *const k_cipher_names[4] = {"AES-128-GCM", "AES-256-GCM", "AES-128-CCM",
+                                              "ChaCha20-Poly1305"};
+
+/* Runs exactly once per process (CRYPTO_THREAD_run_once). The fetched
+ * objects are kept for the life of the process. */
+static void crypto_init_once(void)
+{
+    bool ok = true;
+    for (size_t i = 0; i < DK_ARRAY_LEN(k_md_names); i++) {
+        g_algs.md[i] = EVP_MD_fetch(NULL, k_md_names[i], NULL);
+        ok = ok && g_algs.md[i] != NULL;
+    }
+    for (size_t i = 0; i < DK_ARRAY_LEN(k_cipher_names); i++) {
+        g_algs.cipher[i] = EVP_CIPHER_fetch(NULL, k_cipher_names[i], NULL);
+        ok = ok && g_algs.cipher[i] != NULL;
+    }
+    g_algs.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    g_algs.tls1_prf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
+    ok = ok && g_algs.hmac != NULL && g_algs.tls1_prf != NULL;
+    g_algs_ok = ok;
+    ERR_clear_error();
+}
+
+dk_result dk_crypto_init(void)
+{
+    if (!CRYPTO_THREAD_run_once(&g_once, crypto_init_once)) return DK_ERR_CRYPTO;
+    return g_algs_ok ? DK_OK : DK_ERR_CRYPTO;
+}
+
+const dk_crypto_algs *dk_crypto_algs_get(void)
+{
+    if (dk_crypto_init() != DK_OK) return NULL;
+    return &g_algs;
+}
+
+const EVP_MD *dk_crypto_md(dk_hash_alg alg)
+{
+    const dk_crypto_algs *a = dk_crypto_algs_get();
+    if (!a || (unsigned)alg >= DK_ARRAY_LEN(a->md)) return NULL;
+    return a->md[alg];
+}
+
+const char *dk_crypto_md_name(dk_hash_alg alg)
+{
+    if ((unsigned)alg >= DK_ARRAY_LEN(k_md_names)) return NULL;
+    return k_md_names[alg];
+}
+
+void dk_crypto_clear_errors(void) { ERR_clear_error(); }
+
+dk_result dk_random_bytes(uint8_t *out, size_t n)
+{
+    if (!out && n) return DK_ERR_INVALID_ARG;
+    while (n > 0) {
+        int chunk = n > (size_t)INT_MAX ? INT_MAX : (int)n;
+        if (RAND_bytes(out, chunk) != 1) {
+            ERR_clear_error();
+            return DK_ERR_CRYPTO;
+        }
+        out += chunk;
+        n -= (size_t)chunk;
+    }
+    return DK_OK;
+}
+
+bool dk_crypto_memeq(const void *a, const void *b, size_t n)
+{
+    if (n == 0) return true;
+    return CRYPTO_memcmp(a, b, n) == 0;
+}

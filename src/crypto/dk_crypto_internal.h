@@ -1,0 +1,36 @@
+/* Internals shared by the files of src/crypto/ only. */
+#ifndef DK_CRYPTO_INTERNAL_H
+#define DK_CRYPTO_INTERNAL_H
+
+#include <openssl/evp.h>
+
+#include "crypto/dk_crypto.h"
+
+/* Algorithms fetched once by dk_crypto_init and kept for the process. */
+typedef struct dk_crypto_algs {
+    EVP_MD *md[2];         /* indexed by dk_hash_alg */
+    EVP_CIPHER *cipher[4]; /* indexed by dk_aead_alg */
+    EVP_MAC *hmac;
+    EVP_KDF *tls1_prf;
+} dk_crypto_algs;
+
+/* The fetched algorithms, or NULL when initialisation failed. */
+const dk_crypto_algs *dk_crypto_algs_get(void);
+
+/* The fetched digest for alg (NULL for an unknown alg or failed init). */
+const EVP_MD *dk_crypto_md(dk_hash_alg alg);
+/* The OpenSSL name of the digest ("SHA256", "SHA384"). */
+const char *dk_crypto_md_name(dk_hash_alg alg);
+
+struct dk_pkey {
+    EVP_PKEY *pkey;
+    dk_pkey_type type;
+};
+
+/* Wrap an EVP_PKEY (takes ownership; frees it on failure). */
+dk_pkey *dk_pkey_wrap(EVP_PKEY *pkey);
+
+/* Drop whatever libcrypto left on this thread's error queue. */
+void dk_crypto_clear_errors(void);
+
+#endif

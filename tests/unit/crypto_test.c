@@ -1,0 +1,426 @@
+/* Unit tests for src/crypto: hash, HMAC, TLS 1.2 PRF and AEAD.
+ *
+ * Expected values are published known answers (FIPS 180-2, RFC 4231, RFC
+ * 8439, McGrew-Viega GCM spec, NIST SP 800-38C) or were computed with the
+ * `openssl` command-line tool (`openssl kdf ... TLS1-PRF`), or with an
+ * independent CCM written over `openssl enc -aes-128-ecb` block encryption. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/dk_crypto.h"
+
+/* Decode a hex string (spaces allowed) into out; returns the byte count. */
+static size_t unhex(const char *hex, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    int hi = -1;
+    for (const char *p = hex; *p; p++) {
+        int v;
+        if (*p >= '0' && *p <= '9') v = *p - '0';
+        else if (*p >= 'a' && *p <= 'f') v = *p - 'a' + 10;
+        else if (*p >= 'A' && *p <= 'F') v = *p - 'A' + 10;
+        else continue;
+        if (hi < 0) {
+            hi = v;
+            continue;
+        }
+        assert_true(n < cap);
+        out[n++] = (uint8_t)(hi << 4 | v);
+        hi = -1;
+    }
+    assert_int_equal(hi, -1);
+    return n;
+}
+
+static void assert_hex(const uint8_t *got, size_t len, const char *hex)
+{
+    uint8_t want[512];
+    size_t n = unhex(hex, want, sizeof want);
+    assert_int_equal(len, n);
+    assert_memory_equal(got, want, n);
+}
+
+/* ---- hash ------------------------------------------------------------ */
+
+static void test_sha256_abc(void **state)
+{
+    (void)state;
+    uint8_t out[DK_MAX_HASH_LEN];
+    assert_int_equal(dk_crypto_init(), DK_OK);
+    assert_int_equal(dk_hash_len(DK_HASH_SHA256), 32);
+    assert_int_equal(dk_hash(DK_HASH_SHA256, (const uint8_t *)"abc", 3, out), DK_OK);
+    assert_hex(out, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static void test_sha384_abc(void **state)
+{
+    (void)state;
+    uint8_t out[DK_MAX_HASH_LEN];
+    assert_int_equal(dk_hash_len(DK_HASH_SHA384), 48);
+    assert_int_equal(dk_hash(DK_HASH_SHA384, (const uint8_t *)"abc", 3, out), DK_OK);
+    assert_hex(out, 48,
+               "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded163"
+               "1a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7");
+}
+
+/* peek gives the digest so far and leaves the context running. */
+static void test_hash_incremental_peek(void **state)
+{
+    (void)state;
+    uint8_t out[DK_MAX_HASH_LEN];
+    dk_hash_ctx *h = dk_hash_new(DK_HASH_SHA256);
+    assert_non_null(h);
+    assert_int_equal(dk_hash_update(h, (const uint8_t *)"a", 1), DK_OK);
+    assert_int_equal(dk_hash_update(h, (const uint8_t *)"b", 1), DK_OK);
+    assert_int_equal(dk_hash_peek(h, out), DK_OK);
+    /* SHA-256("ab") from `printf ab | openssl dgst -sha256` */
+    assert_hex(out, 32, "fb8e20fc2e4c3f248c60c39bd652f3c1347298bb977b8b4d5903b85055620603");
+    assert_int_equal(dk_hash_update(h, (const uint8_t *)"c", 1), DK_OK);
+    assert_int_equal(dk_hash_peek(h, out), DK_OK);
+    assert_hex(out, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_int_equal(dk_hash_peek(h, out), DK_OK); /* idempotent */
+    assert_hex(out, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    dk_hash_free(h);
+
+    h = dk_hash_new(DK_HASH_SHA384);
+    assert_non_null(h);
+    assert_int_equal(dk_hash_update(h, (const uint8_t *)"abc", 3), DK_OK);
+    assert_int_equal(dk_hash_peek(h, out), DK_OK);
+    assert_hex(out, 48,
+               "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded163"
+               "1a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7");
+    dk_hash_free(h);
+    dk_hash_free(NULL);
+}
+
+/* ---- HMAC ------------------------------------------------------------ */
+
+/* RFC 4231 test case 2, split across three parts. */
+static void test_hmac_rfc4231_case2(void **state)
+{
+    (void)state;
+    const char *msg = "what do ya want for nothing?";
+    dk_iovec parts[3] = {
+        {(const uint8_t *)msg, 4},
+        {(const uint8_t *)msg + 4, 0},
+        {(const uint8_t *)msg + 4, strlen(msg) - 4},
+    };
+    uint8_t out[DK_MAX_HASH_LEN];
+    assert_int_equal(dk_hmac(DK_HASH_SHA256, (const uint8_t *)"Jefe", 4, parts, 3, out), DK_OK);
+    assert_hex(out, 32, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    assert_int_equal(dk_hmac(DK_HASH_SHA384, (const uint8_t *)"Jefe", 4, parts, 3, out), DK_OK);
+    assert_hex(out, 48,
+               "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47"
+               "e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649");
+}
+
+/* RFC 4231 test case 6: a key longer than the block size. */
+static void test_hmac_rfc4231_case6(void **state)
+{
+    (void)state;
+    uint8_t key[131];
+    memset(key, 0xaa, sizeof key);
+    const char *msg = "Test Using Larger Than Block-Size Key - Hash Key First";
+    dk_iovec part = {(const uint8_t *)msg, strlen(msg)};
+    uint8_t out[DK_MAX_HASH_LEN];
+    assert_int_equal(dk_hmac(DK_HASH_SHA256, key, sizeof key, &part, 1, out), DK_OK);
+    assert_hex(out, 32, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+/* ---- TLS 1.2 PRF ----------------------------------------------------- */
+
+/* The widely used P_SHA256 vector (secret 9bbe..., label "test label"),
+ * re-checked with: openssl kdf -keylen 100 -kdfopt digest:SHA256
+ * -kdfopt hexsecret:9bbe... -kdfopt hexseed:<"test label"||a0ba...> TLS1-PRF.
+ * The seed is split into seed1 || seed2 to check the concatenation. */
+static void test_prf_sha256(void **state)
+{
+    (void)state;
+    uint8_t secret[16], seed[16], out[100];
+    unhex("9bbe436ba940f017b17652849a71db35", secret, sizeof secret);
+    unhex("a0ba9f936cda311827a6f796ffd5198c", seed, sizeof seed);
+    const char *want = "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a"
+                       "6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab"
+                       "4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff701"
+                       "87347b66";
+    assert_int_equal(dk_tls12_prf(DK_HASH_SHA256, secret, 16, "test label", seed, 5, seed + 5,
+                                  11, out, sizeof out),
+                     DK_OK);
+    assert_hex(out, sizeof out, want);
+    memset(out, 0, sizeof out);
+    assert_int_equal(
+        dk_tls12_prf(DK_HASH_SHA256, secret, 16, "test label", seed, 16, NULL, 0, out, 100),
+        DK_OK);
+    assert_hex(out, sizeof out, want);
+    /* A shorter output is a prefix of the longer one. */
+    uint8_t short_out[13];
+    assert_int_equal(dk_tls12_prf(DK_HASH_SHA256, secret, 16, "test label", NULL, 0, seed, 16,
+                                  short_out, sizeof short_out),
+                     DK_OK);
+    assert_memory_equal(short_out, out, sizeof short_out);
+}
+
+/* P_SHA384 vector (secret b80b..., label "test label", 148 bytes), checked
+ * with openssl kdf -keylen 148 -kdfopt digest:SHA384 ... TLS1-PRF. */
+static void test_prf_sha384(void **state)
+{
+    (void)state;
+    uint8_t secret[16], seed[16], out[148];
+    unhex("b80b733d6ceefcdc71566ea48e5567df", secret, sizeof secret);
+    unhex("cd665cf6a8447dd6ff8b27555edb7465", seed, sizeof seed);
+    assert_int_equal(dk_tls12_prf(DK_HASH_SHA384, secret, 16, "test label", seed, 8, seed + 8, 8,
+                                  out, sizeof out),
+                     DK_OK);
+    assert_hex(out, sizeof out,
+               "7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cd"
+               "e9ca0faa60be9fe34f82b1233c9146a0e534cb400fed2700884f9dc236f80edd"
+               "8bfa961144c9e8d792eca722a7b32fc3d416d473ebc2c5fd4abfdad05d918425"
+               "9b5bf8cd4d90fa0d31e2dec479e4f1a26066f2eea9a69236a3e52655c9e9aee6"
+               "91c8f3a26854308d5eaa3be85e0990703d73e56f");
+}
+
+static void test_memeq_and_random(void **state)
+{
+    (void)state;
+    assert_true(dk_crypto_memeq("abcd", "abcd", 4));
+    assert_false(dk_crypto_memeq("abcd", "abce", 4));
+    assert_true(dk_crypto_memeq("x", "y", 0));
+    uint8_t a[32] = {0}, b[32] = {0}, zero[32] = {0};
+    assert_int_equal(dk_random_bytes(a, sizeof a), DK_OK);
+    assert_int_equal(dk_random_bytes(b, sizeof b), DK_OK);
+    assert_memory_not_equal(a, zero, sizeof a);
+    assert_memory_not_equal(a, b, sizeof a);
+    assert_int_equal(dk_random_bytes(NULL, 0), DK_OK);
+}
+
+/* ---- AEAD ------------------------------------------------------------ */
+
+typedef struct aead_vector {
+    const char *name;
+    dk_aead_alg alg;
+    const char *key, *nonce, *aad, *pt, *ct, *tag;
+} aead_vector;
+
+/* McGrew-Viega GCM spec test cases 4 (AES-128) and 16 (AES-256). */
+#define MV_PT                                                                                      \
+    "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"                             \
+    "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39"
+#define MV_AAD "feedfacedeadbeeffeedfacedeadbeefabaddad2"
+
+static const aead_vector k_aead_vectors[] = {
+    {"aes128gcm-mv4", DK_AEAD_AES128_GCM, "feffe9928665731c6d6a8f9467308308",
+     "cafebabefacedbaddecaf888", MV_AAD, MV_PT,
+     "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
+     "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091",
+     "5bc94fbc3221a5db94fae95ae7121a47"},
+    {"aes256gcm-mv16", DK_AEAD_AES256_GCM,
+     "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
+     "cafebabefacedbaddecaf888", MV_AAD, MV_PT,
+     "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+     "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
+     "76fc6ece0f4e1768cddf8853bb2d551b"},
+    /* RFC 8439 section 2.8.2. */
+    {"chacha-rfc8439", DK_AEAD_CHACHA20_POLY1305,
+     "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f",
+     "070000004041424344454647", "50515253c0c1c2c3c4c5c6c7",
+     "4c616469657320616e642047656e746c656d656e206f662074686520636c6173"
+     "73206f66202739393a204966204920636f756c64206f6666657220796f75206f"
+     "6e6c79206f6e652074697020666f7220746865206675747572652c2073756e73"
+     "637265656e20776f756c642062652069742e",
+     "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
+     "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
+     "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
+     "3ff4def08e4b7a9de576d26586cec64b6116",
+     "1ae10b594f09e26a7e902ecbd0600691"},
+    /* NIST SP 800-38C appendix C, example 3: 12-byte nonce, 8-byte tag;
+     * re-derived with an independent CCM over `openssl enc -aes-128-ecb`. */
+    {"aes128ccm8-sp800-38c-ex3", DK_AEAD_AES128_CCM8, "404142434445464748494a4b4c4d4e4f",
+     "101112131415161718191a1b", "000102030405060708090a0b0c0d0e0f10111213",
+     "202122232425262728292a2b2c2d2e2f3031323334353637",
+     "e3b201a9f5b71a7a9b1ceaeccd97e70b6176aad9a4428aa5", "484392fbc1b09951"},
+    /* DTLS-shaped CCM_8 record (13-byte AAD seq||type||version||length, nonce
+     * salt||explicit), computed with the same independent CCM. */
+    {"aes128ccm8-dtls", DK_AEAD_AES128_CCM8, "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf",
+     "a0a1a2a30001000000000007", "0001000000000007" "17" "fefd" "0025",
+     /* "dtlskit CCM_8 record payload, 37 byte" */
+     "64746c736b69742043434d5f38207265636f7264207061796c6f61642c2033372062797465",
+     "5e0cae40efa8c92984b51185e5e5e3b3f9d3b95757989107c39e801e074da0184eda0d19df",
+     "b9e17f5aa4a96bb0"},
+    {"aes128ccm8-empty", DK_AEAD_AES128_CCM8, "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf",
+     "a0a1a2a30001000000000007", "", "", "", "6b27bf2679a3c4c6"},
+    /* McGrew-Viega test case 1: empty plaintext and AAD. */
+    {"aes128gcm-mv1", DK_AEAD_AES128_GCM, "00000000000000000000000000000000",
+     "000000000000000000000000", "", "", "", "58e2fccefa7e3061367f1d57a4e7455a"},
+};
+
+static const dk_aead_alg k_all_aeads[] = {DK_AEAD_AES128_GCM, DK_AEAD_AES256_GCM,
+                                          DK_AEAD_AES128_CCM8, DK_AEAD_CHACHA20_POLY1305};
+
+static void test_aead_lengths(void **state)
+{
+    (void)state;
+    assert_int_equal(dk_aead_key_len(DK_AEAD_AES128_GCM), 16);
+    assert_int_equal(dk_aead_key_len(DK_AEAD_AES256_GCM), 32);
+    assert_int_equal(dk_aead_key_len(DK_AEAD_AES128_CCM8), 16);
+    assert_int_equal(dk_aead_key_len(DK_AEAD_CHACHA20_POLY1305), 32);
+    assert_int_equal(dk_aead_tag_len(DK_AEAD_AES128_GCM), 16);
+    assert_int_equal(dk_aead_tag_len(DK_AEAD_AES256_GCM), 16);
+    assert_int_equal(dk_aead_tag_len(DK_AEAD_AES128_CCM8), 8);
+    assert_int_equal(dk_aead_tag_len(DK_AEAD_CHACHA20_POLY1305), 16);
+}
+
+typedef struct aead_case {
+    uint8_t key[32], nonce[12], aad[64], pt[160], ct[160], tag[16];
+    size_t aad_len, pt_len, tag_len;
+} aead_case;
+
+static void load_vector(const aead_vector *v, aead_case *c)
+{
+    memset(c, 0, sizeof *c);
+    assert_int_equal(unhex(v->key, c->key, sizeof c->key), dk_aead_key_len(v->alg));
+    assert_int_equal(unhex(v->nonce, c->nonce, sizeof c->nonce), 12);
+    c->aad_len = unhex(v->aad, c->aad, sizeof c->aad);
+    c->pt_len = unhex(v->pt, c->pt, sizeof c->pt);
+    assert_int_equal(unhex(v->ct, c->ct, sizeof c->ct), c->pt_len);
+    c->tag_len = unhex(v->tag, c->tag, sizeof c->tag);
+    assert_int_equal(c->tag_len, dk_aead_tag_len(v->alg));
+}
+
+/* Opening a tampered copy must fail with DK_ERR_CRYPTO. */
+static void expect_open_fails(dk_aead *dec, const aead_case *c, int what)
+{
+    uint8_t nonce[12], aad[64], buf[160], tag[16];
+    memcpy(nonce, c->nonce, 12);
+    memcpy(aad, c->aad, sizeof aad);
+    memcpy(buf, c->ct, sizeof buf);
+    memcpy(tag, c->tag, sizeof tag);
+    switch (what) {
+    case 0: tag[c->tag_len - 1] ^= 0x01; break;
+    case 1: buf[c->pt_len / 2] ^= 0x80; break;
+    case 2: aad[0] ^= 0x01; break;
+    default: nonce[11] ^= 0x01; break;
+    }
+    assert_int_equal(dk_aead_open(dec, nonce, aad, c->aad_len, buf, c->pt_len, tag),
+                     DK_ERR_CRYPTO);
+}
+
+static void test_aead_known_answers(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof k_aead_vectors / sizeof k_aead_vectors[0]; i++) {
+        const aead_vector *v = &k_aead_vectors[i];
+        aead_case c;
+        uint8_t buf[160], tag[16];
+        print_message("vector %s\n", v->name);
+        load_vector(v, &c);
+        dk_aead *enc = dk_aead_new(v->alg, c.key, true);
+        dk_aead *dec = dk_aead_new(v->alg, c.key, false);
+        assert_non_null(enc);
+        assert_non_null(dec);
+        memcpy(buf, c.pt, c.pt_len);
+        assert_int_equal(dk_aead_seal(enc, c.nonce, c.aad, c.aad_len, buf, c.pt_len, tag), DK_OK);
+        assert_memory_equal(buf, c.ct, c.pt_len);
+        assert_memory_equal(tag, c.tag, c.tag_len);
+        assert_int_equal(dk_aead_open(dec, c.nonce, c.aad, c.aad_len, buf, c.pt_len, c.tag),
+                         DK_OK);
+        assert_memory_equal(buf, c.pt, c.pt_len);
+        expect_open_fails(dec, &c, 0);
+        if (c.pt_len) expect_open_fails(dec, &c, 1);
+        if (c.aad_len) expect_open_fails(dec, &c, 2);
+        expect_open_fails(dec, &c, 3);
+        /* The context still works after the failures. */
+        memcpy(buf, c.ct, c.pt_len);
+        assert_int_equal(dk_aead_open(dec, c.nonce, c.aad, c.aad_len, buf, c.pt_len, c.tag),
+                         DK_OK);
+        assert_memory_equal(buf, c.pt, c.pt_len);
+        /* Wrong direction is refused. */
+        assert_int_equal(dk_aead_open(enc, c.nonce, c.aad, c.aad_len, buf, c.pt_len, c.tag),
+                         DK_ERR_INVALID_ARG);
+        assert_int_equal(dk_aead_seal(dec, c.nonce, c.aad, c.aad_len, buf, c.pt_len, tag),
+                         DK_ERR_INVALID_ARG);
+        dk_aead_free(enc);
+        dk_aead_free(dec);
+    }
+    dk_aead_free(NULL);
+}
+
+/* Seal a record with a brand-new context, for comparison with a reused one. */
+static void seal_fresh(dk_aead_alg alg, const uint8_t *key, const uint8_t nonce[12],
+                       const uint8_t *aad, size_t aad_len, uint8_t *buf, size_t len, uint8_t *tag)
+{
+    dk_aead *a = dk_aead_new(alg, key, true);
+    assert_non_null(a);
+    assert_int_equal(dk_aead_seal(a, nonce, aad, aad_len, buf, len, tag), DK_OK);
+    dk_aead_free(a);
+}
+
+/* One context per direction, 1000 records with different nonces, lengths
+ * and AAD; a tampered record now and then does not disturb later ones. */
+static void test_aead_reuse_1000(void **state)
+{
+    (void)state;
+    for (size_t ai = 0; ai < sizeof k_all_aeads / sizeof k_all_aeads[0]; ai++) {
+        dk_aead_alg alg = k_all_aeads[ai];
+        size_t tl = dk_aead_tag_len(alg);
+        uint8_t key[32], salt[4];
+        assert_int_equal(dk_random_bytes(key, sizeof key), DK_OK);
+        assert_int_equal(dk_random_bytes(salt, sizeof salt), DK_OK);
+        dk_aead *enc = dk_aead_new(alg, key, true);
+        dk_aead *dec = dk_aead_new(alg, key, false);
+        assert_non_null(enc);
+        assert_non_null(dec);
+        for (uint64_t i = 0; i < 1000; i++) {
+            uint8_t nonce[12], aad[13], pt[300], buf[300], ref[300], tag[16], rtag[16];
+            size_t len = (size_t)((i * 37) % 300);
+            memcpy(nonce, salt, 4);
+            for (int b = 0; b < 8; b++) nonce[4 + b] = (uint8_t)(i >> (56 - 8 * b));
+            memcpy(aad, nonce + 4, 8);
+            aad[8] = 23, aad[9] = 0xfe, aad[10] = 0xfd, aad[11] = (uint8_t)(len >> 8);
+            aad[12] = (uint8_t)len;
+            for (size_t b = 0; b < len; b++) pt[b] = (uint8_t)(b * 7 + i);
+            memcpy(buf, pt, len);
+            assert_int_equal(dk_aead_seal(enc, nonce, aad, sizeof aad, buf, len, tag), DK_OK);
+            if (i % 97 == 0) {
+                memcpy(ref, pt, len);
+                seal_fresh(alg, key, nonce, aad, sizeof aad, ref, len, rtag);
+                assert_memory_equal(ref, buf, len);
+                assert_memory_equal(rtag, tag, tl);
+            }
+            if (i % 101 == 50) {
+                tag[0] ^= 0x40;
+                uint8_t copy[300];
+                memcpy(copy, buf, len);
+                assert_int_equal(dk_aead_open(dec, nonce, aad, sizeof aad, copy, len, tag),
+                                 DK_ERR_CRYPTO);
+                tag[0] ^= 0x40;
+            }
+            assert_int_equal(dk_aead_open(dec, nonce, aad, sizeof aad, buf, len, tag), DK_OK);
+            assert_memory_equal(buf, pt, len);
+        }
+        dk_aead_free(enc);
+        dk_aead_free(dec);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sha256_abc),
+        cmocka_unit_test(test_sha384_abc),
+        cmocka_unit_test(test_hash_incremental_peek),
+        cmocka_unit_test(test_hmac_rfc4231_case2),
+        cmocka_unit_test(test_hmac_rfc4231_case6),
+        cmocka_unit_test(test_prf_sha256),
+        cmocka_unit_test(test_prf_sha384),
+        cmocka_unit_test(test_memeq_and_random),
+        cmocka_unit_test(test_aead_lengths),
+        cmocka_unit_test(test_aead_known_answers),
+        cmocka_unit_test(test_aead_reuse_1000),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
