@@ -8,42 +8,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "crypto/dk_crypto.h"
-
-/* Decode a hex string (spaces allowed) into out; returns the byte count. */
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    int hi = -1;
-    for (const char *p = hex; *p; p++) {
-        int v;
-        if (*p >= '0' && *p <= '9') v = *p - '0';
-        else if (*p >= 'a' && *p <= 'f') v = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F') v = *p - 'A' + 10;
-        else continue;
-        if (hi < 0) {
-            hi = v;
-            continue;
-        }
-        assert_true(n < cap);
-        out[n++] = (uint8_t)(hi << 4 | v);
-        hi = -1;
-    }
-    assert_int_equal(hi, -1);
-    return n;
-}
-
-static void assert_hex(const uint8_t *got, size_t len, const char *hex)
-{
-    uint8_t want[512];
-    size_t n = unhex(hex, want, sizeof want);
-    assert_int_equal(len, n);
-    assert_memory_equal(got, want, n);
-}
+#include "crypto_test_util.h"
 
 /* ---- hash ------------------------------------------------------------ */
 

@@ -1,0 +1,63 @@
+/* Small helpers shared by the crypto_*_test.c binaries (include after
+ * <cmocka.h>). */
+#ifndef DK_CRYPTO_TEST_UTIL_H
+#define DK_CRYPTO_TEST_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Decode a hex string (other characters are skipped) into out; returns the
+ * byte count. */
+static inline size_t unhex(const char *hex, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    int hi = -1;
+    for (const char *p = hex; *p; p++) {
+        int v;
+        if (*p >= '0' && *p <= '9') v = *p - '0';
+        else if (*p >= 'a' && *p <= 'f') v = *p - 'a' + 10;
+        else if (*p >= 'A' && *p <= 'F') v = *p - 'A' + 10;
+        else continue;
+        if (hi < 0) {
+            hi = v;
+            continue;
+        }
+        assert_true(n < cap);
+        out[n++] = (uint8_t)(hi << 4 | v);
+        hi = -1;
+    }
+    assert_int_equal(hi, -1);
+    return n;
+}
+
+static inline void assert_hex(const uint8_t *got, size_t len, const char *hex)
+{
+    uint8_t want[512];
+    size_t n = unhex(hex, want, sizeof want);
+    assert_int_equal(len, n);
+    assert_memory_equal(got, want, n);
+}
+
+/* Read a whole file under DK_TEST_DATA_DIR into a NUL-terminated buffer
+ * (free with free()). */
+static inline char *read_vector_file(const char *rel, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", DK_TEST_DATA_DIR, rel);
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    assert_true(n >= 0);
+    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    buf[n] = '\0';
+    if (len) *len = (size_t)n;
+    return buf;
+}
+
+#endif
