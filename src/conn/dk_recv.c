@@ -1,0 +1,226 @@
+/* The receive path: datagram -> records (epoch, replay window, AEAD) ->
+ * content types -> handshake fragments -> message_seq ordering and
+ * reassembly -> the state machine. */
+#include <string.h>
+
+#include "conn/dk_conn_int.h"
+
+/* A retransmission of the peer's previous flight makes us resend ours at
+ * once (R18 b), at most once per initial retransmission timeout, so that a
+ * flight of several messages, or duplicated datagrams, trigger one resend. */
+dk_result dk_peer_retransmitted(dk_conn *c)
+{
+    if (c->fl_state != DK_FL_WAITING && c->fl_state != DK_FL_FINISHED) return DK_OK;
+    if (c->peer_resend_done && c->now < c->last_peer_resend_ms + c->cfg->timer_initial_ms)
+        return DK_OK;
+    c->peer_resend_done = true;
+    c->last_peer_resend_ms = c->now;
+    if (c->fl_state == DK_FL_WAITING) c->timer_deadline = c->now + c->timer_cur;
+    return dk_flight_resend(c);
+}
+
+static dk_result deliver_message(dk_conn *c, const dk_msg *m)
+{
+    dk_conn_tracef(c, "recv %s seq=%u len=%u epoch=%u", dk_hs_type_name(m->type), m->seq, m->len,
+                   m->epoch);
+    return dk_sm_handle(c, m->type, m);
+}
+
+dk_result dk_process_ready(dk_conn *c)
+{
+    const dk_reasm_slot *s;
+    while (c->state == DK_STATE_HANDSHAKING && dk_reasm_ready(&c->reasm, c->next_recv_seq, &s)) {
+        uint16_t seq = c->next_recv_seq;
+        dk_msg m = {s->type, seq, s->epoch, s->body, s->length, 0};
+        dk_result r = deliver_message(c, &m);
+        dk_reasm_release(&c->reasm, seq);
+        if (r != DK_OK && r != DK_DISCARD) return r;
+    }
+    return DK_OK;
+}
+
+/* After the handshake: the peer may try to renegotiate, which dtlskit
+ * refuses with a no_renegotiation warning (RFC 5746 4.2, RFC 5246 7.2.2). */
+static void refuse_renegotiation(dk_conn *c, const dk_hs_header *h)
+{
+    bool attempt = (c->role == DK_ROLE_CLIENT && h->type == DK_HT_HELLO_REQUEST) ||
+                   (c->role == DK_ROLE_SERVER && h->type == DK_HT_CLIENT_HELLO);
+    if (attempt && h->frag_offset == 0) {
+        dk_conn_tracef(c, "renegotiation refused");
+        dk_send_alert(c, DK_ALERT_WARNING, DK_AD_NO_RENEGOTIATION);
+    }
+}
+
+/* Client, waiting for ServerHello: a conforming server's ServerHello
+ * message_seq equals our ClientHello's (R6), but servers differ, so the first
+ * ServerHello fixes where the server's numbering starts. */
+static void client_rebase(dk_conn *c, const dk_hs_header *h)
+{
+    if (c->role != DK_ROLE_CLIENT || c->got_server_hello || h->type != DK_HT_SERVER_HELLO ||
+        h->seq == c->next_recv_seq || h->frag_offset != 0)
+        return;
+    dk_reasm_reset(&c->reasm);
+    c->next_recv_seq = h->seq;
+    c->peer_flight_lo = h->seq;
+}
+
+static dk_result handle_fragment(dk_conn *c, uint8_t epoch, const dk_record *rec,
+                                 const dk_hs_header *h, const uint8_t *frag)
+{
+    if (h->frag_length < h->length) c->stats.fragments_in++;
+    if (c->role == DK_ROLE_SERVER && epoch == 0 && h->type == DK_HT_CLIENT_HELLO)
+        return dk_gate_conn_hello(c, rec, h, frag);
+    if (c->role == DK_ROLE_CLIENT && epoch == 0 && h->type == DK_HT_HELLO_VERIFY_REQUEST) {
+        if (h->frag_offset != 0 || h->frag_length != h->length) return DK_DISCARD;
+        return dk_client_on_hvr(c, frag, h->length);
+    }
+    client_rebase(c, h);
+    /* R3: "If the sequence number is less than next_receive_seq, the
+     * message MUST be discarded." If it belongs to the peer's previous
+     * flight, the peer is retransmitting: resend ours (R18, R19). */
+    if (h->seq < c->next_recv_seq) {
+        if (h->seq >= c->peer_prev_flight_lo && h->seq < c->peer_flight_lo) {
+            DK_TRY(dk_peer_retransmitted(c));
+        }
+        return DK_DISCARD;
+    }
+    if (dk_sm_done(c)) {
+        if (epoch == 1) refuse_renegotiation(c, h);
+        return DK_DISCARD;
+    }
+    /* R4: future messages are queued within a bound, else discarded. */
+    if (h->seq == c->next_recv_seq && h->frag_offset == 0 && h->frag_length == h->length &&
+        !dk_reasm_has(&c->reasm, h->seq)) {
+        dk_msg m = {h->type, h->seq, epoch, frag, h->length, 0};
+        DK_TRY(deliver_message(c, &m));
+        return dk_process_ready(c);
+    }
+    dk_result r = dk_reasm_add(&c->reasm, c->next_recv_seq, h, frag, epoch);
+    if (r != DK_OK) return r;
+    return dk_process_ready(c);
+}
+
+static dk_result recv_handshake(dk_conn *c, uint8_t epoch, const dk_record *rec, uint8_t *p,
+                                size_t len)
+{
+    dk_reader r;
+    dk_reader_init(&r, p, len);
+    while (dk_reader_left(&r) > 0 && c->state != DK_STATE_FAILED) {
+        dk_hs_header h;
+        const uint8_t *frag;
+        /* R30: an invalid fragment is discarded, with the rest of the record. */
+        if (dk_hs_header_read(&r, &h, &frag) != DK_OK) return DK_DISCARD;
+        dk_result res = handle_fragment(c, epoch, rec, &h, frag);
+        if (res == DK_NEW_HANDSHAKE) return res;
+        if (res != DK_OK && res != DK_DISCARD) return res;
+    }
+    return DK_OK;
+}
+
+static dk_result recv_ccs(dk_conn *c, uint8_t epoch, const uint8_t *p, size_t len)
+{
+    if (epoch != 0 || len != 1 || p[0] != 1) return DK_DISCARD;
+    if (c->state != DK_STATE_HANDSHAKING) return DK_DISCARD;
+    return dk_sm_handle(c, DK_EV_CCS, NULL);
+}
+
+static dk_result recv_alert(dk_conn *c, uint8_t epoch, const uint8_t *p, size_t len)
+{
+    if (len != 2) return DK_DISCARD;
+    /* T25: after the handshake, a plaintext alert is unauthenticated and
+     * discarded, so one spoofed datagram cannot end a session. */
+    if (epoch == 0 && (c->state != DK_STATE_HANDSHAKING || c->ccs_received)) return DK_DISCARD;
+    uint8_t level = p[0], desc = p[1];
+    dk_conn_tracef(c, "recv alert %s(%u) level=%u", dk_alert_name(desc), desc, level);
+    if (desc == DK_AD_CLOSE_NOTIFY) {
+        c->close_received = true;
+        if (c->state == DK_STATE_ESTABLISHED) dk_send_alert(c, DK_ALERT_WARNING, DK_AD_CLOSE_NOTIFY);
+        if (c->state != DK_STATE_FAILED) c->state = DK_STATE_CLOSED;
+        c->timer_deadline = UINT64_MAX;
+        return DK_OK;
+    }
+    if (level == DK_ALERT_WARNING) return DK_OK;
+    c->state = DK_STATE_HANDSHAKING; /* let dk_conn_fail record it */
+    dk_result r = dk_conn_fail(c, DK_ERR_PEER_ALERT, -1, "peer sent fatal alert: %s (%u)",
+                               dk_alert_name(desc), desc);
+    return r;
+}
+
+/* R20: application data is delivered only once the Finished of its epoch
+ * verified; epoch-0 application data is never delivered (T16). */
+static dk_result recv_app(dk_conn *c, uint8_t epoch, uint8_t *p, size_t len)
+{
+    if (epoch != 1 || c->state != DK_STATE_ESTABLISHED) return DK_DISCARD;
+    if (c->rx_app_n >= DK_MAX_RX_APP) return DK_DISCARD;
+    c->rx_app[c->rx_app_n].p = p;
+    c->rx_app[c->rx_app_n].len = len;
+    c->rx_app_n++;
+    return DK_OK;
+}
+
+/* R26, R27, R29, R30: epoch 1 is readable once the peer's CCS arrived;
+ * epoch 0 stays readable (R27). The replay window is checked before and
+ * updated only after authentication. */
+static dk_result open_record(dk_conn *c, dk_record *rec, uint8_t **pt, size_t *pt_len)
+{
+    if (rec->epoch > 1) return DK_DISCARD;
+    if (rec->epoch == 1 && !c->ccs_received) return DK_DISCARD;
+    dk_replay *w = &c->replay[rec->epoch];
+    if (dk_replay_check(w, rec->seq) != DK_OK) {
+        c->stats.replayed_records++;
+        return DK_DISCARD;
+    }
+    if (rec->epoch == 1) {
+        if (dk_record_open(&c->rcipher, rec, pt, pt_len) != DK_OK) {
+            c->stats.bad_mac_records++;
+            return DK_DISCARD;
+        }
+    } else {
+        *pt = rec->fragment;
+        *pt_len = rec->length;
+    }
+    dk_replay_mark(w, rec->seq);
+    return DK_OK;
+}
+
+static dk_result recv_record(dk_conn *c, dk_record *rec)
+{
+    uint8_t *pt;
+    size_t len;
+    if (open_record(c, rec, &pt, &len) != DK_OK) return DK_DISCARD;
+    c->stats.records_in++;
+    uint8_t epoch = (uint8_t)rec->epoch;
+    switch (rec->type) {
+    case DK_CT_HANDSHAKE: return recv_handshake(c, epoch, rec, pt, len);
+    case DK_CT_CHANGE_CIPHER_SPEC: return recv_ccs(c, epoch, pt, len);
+    case DK_CT_ALERT: return recv_alert(c, epoch, pt, len);
+    case DK_CT_APPLICATION_DATA: return recv_app(c, epoch, pt, len);
+    default: return DK_DISCARD;
+    }
+}
+
+dk_result dk_recv_datagram(dk_conn *c, uint8_t *d, size_t len)
+{
+    dk_reader r;
+    dk_reader_init(&r, d, len);
+    while (dk_reader_left(&r) > 0) {
+        if (c->state == DK_STATE_FAILED) return c->error;
+        if (c->state == DK_STATE_CLOSED) break;
+        size_t before = r.off;
+        dk_record rec;
+        dk_result res = dk_record_next(&r, &rec);
+        if (res != DK_OK) {
+            c->stats.discarded_records++;
+            if (r.off == before) break; /* R30: the rest of the datagram is unusable */
+            continue;
+        }
+        res = recv_record(c, &rec);
+        if (res == DK_NEW_HANDSHAKE) return res;
+        if (res == DK_DISCARD) {
+            c->stats.discarded_records++;
+            continue;
+        }
+        if (res != DK_OK) return res;
+    }
+    return c->state == DK_STATE_FAILED ? c->error : DK_OK;
+}
