@@ -3,6 +3,7 @@
 #define DK_CRYPTO_INTERNAL_H
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "crypto/dk_crypto.h"
 
@@ -29,6 +30,10 @@ struct dk_pkey {
 
 /* Wrap an EVP_PKEY (takes ownership; frees it on failure). */
 dk_pkey *dk_pkey_wrap(EVP_PKEY *pkey);
+
+/* Parse exactly one DER certificate (NULL if it does not parse or has
+ * trailing bytes). */
+X509 *dk_x509_from_der(const uint8_t *der, size_t len);
 
 /* Drop whatever libcrypto left on this thread's error queue. */
 void dk_crypto_clear_errors(void);

@@ -1,0 +1,139 @@
+/* Certificates as DER: PEM chains, the leaf's public key and subject name,
+ * and whether a private key belongs to a certificate. */
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <string.h>
+
+#include "crypto/dk_crypto_internal.h"
+
+/* One DER certificate, which must parse and have no trailing bytes. */
+X509 *dk_x509_from_der(const uint8_t *der, size_t len)
+{
+    if (!der || len == 0 || len > (size_t)INT32_MAX) return NULL;
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    if (x && p != der + len) {
+        X509_free(x);
+        x = NULL;
+    }
+    if (!x) ERR_clear_error();
+    return x;
+}
+
+static dk_result chain_push(dk_chain *c, const uint8_t *der, size_t len)
+{
+    uint8_t **ders = dk_realloc(c->der, (c->n + 1) * sizeof *ders);
+    if (!ders) return DK_ERR_NOMEM;
+    c->der = ders;
+    size_t *lens = dk_realloc(c->len, (c->n + 1) * sizeof *lens);
+    if (!lens) return DK_ERR_NOMEM;
+    c->len = lens;
+    uint8_t *copy = dk_malloc(len);
+    if (!copy) return DK_ERR_NOMEM;
+    memcpy(copy, der, len);
+    c->der[c->n] = copy;
+    c->len[c->n] = len;
+    c->n++;
+    return DK_OK;
+}
+
+/* Reads the next PEM block; true with name/data set, false at the end. */
+static bool pem_next(BIO *bio, char **name, uint8_t **data, long *len)
+{
+    char *header = NULL;
+    *name = NULL;
+    *data = NULL;
+    int ok = PEM_read_bio(bio, name, &header, data, len);
+    OPENSSL_free(header);
+    return ok == 1;
+}
+
+/* Every "CERTIFICATE" block in order (leaf first); other blocks, such as a
+ * private key in the same file, are skipped. DK_ERR_DECODE when there is no
+ * certificate or one does not parse. */
+dk_result dk_chain_from_pem(const char *pem, size_t len, dk_chain *out)
+{
+    if (!out) return DK_ERR_INVALID_ARG;
+    memset(out, 0, sizeof *out);
+    if (!pem || len == 0 || len > (size_t)INT32_MAX) return DK_ERR_DECODE;
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    if (!bio) return DK_ERR_NOMEM;
+    dk_result r = DK_OK;
+    char *name;
+    uint8_t *data;
+    long dlen;
+    while (r == DK_OK && pem_next(bio, &name, &data, &dlen)) {
+        if (strcmp(name, PEM_STRING_X509) == 0) {
+            X509 *x = dk_x509_from_der(data, (size_t)dlen);
+            r = x ? chain_push(out, data, (size_t)dlen) : DK_ERR_DECODE;
+            X509_free(x);
+        }
+        OPENSSL_free(name);
+        OPENSSL_free(data);
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    if (r == DK_OK && out->n == 0) r = DK_ERR_DECODE;
+    if (r != DK_OK) dk_chain_clear(out);
+    return r;
+}
+
+void dk_chain_clear(dk_chain *c)
+{
+    if (!c) return;
+    for (size_t i = 0; i < c->n; i++) dk_free(c->der[i]);
+    dk_free(c->der);
+    dk_free(c->len);
+    memset(c, 0, sizeof *c);
+}
+
+dk_result dk_cert_public_key(const uint8_t *der, size_t len, dk_pkey **out)
+{
+    if (!out) return DK_ERR_INVALID_ARG;
+    *out = NULL;
+    if (dk_crypto_init() != DK_OK) return DK_ERR_CRYPTO;
+    X509 *x = dk_x509_from_der(der, len);
+    if (!x) return DK_ERR_CERT;
+    EVP_PKEY *pk = X509_get_pubkey(x); /* a new reference */
+    X509_free(x);
+    if (!pk) {
+        ERR_clear_error();
+        return DK_ERR_CERT;
+    }
+    *out = dk_pkey_wrap(pk);
+    return *out ? DK_OK : DK_ERR_NOMEM;
+}
+
+/* Printable ASCII only; anything else becomes '?'. */
+void dk_cert_subject_cn(const uint8_t *der, size_t len, char *out, size_t cap)
+{
+    if (!out || cap == 0) return;
+    out[0] = '\0';
+    X509 *x = dk_x509_from_der(der, len);
+    if (!x) return;
+    const X509_NAME *subj = X509_get_subject_name(x);
+    int idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
+    X509_NAME_ENTRY *e = idx >= 0 ? X509_NAME_get_entry(subj, idx) : NULL;
+    unsigned char *utf8 = NULL;
+    int n = e ? ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e)) : -1;
+    size_t o = 0;
+    for (int i = 0; i < n && o + 1 < cap; i++)
+        out[o++] = (utf8[i] >= 0x20 && utf8[i] < 0x7f) ? (char)utf8[i] : '?';
+    out[o] = '\0';
+    OPENSSL_free(utf8);
+    X509_free(x);
+    ERR_clear_error();
+}
+
+bool dk_pkey_matches_cert(const dk_pkey *priv, const uint8_t *der, size_t der_len)
+{
+    if (!priv) return false;
+    X509 *x = dk_x509_from_der(der, der_len);
+    if (!x) return false;
+    EVP_PKEY *pub = X509_get0_pubkey(x);
+    bool ok = pub && EVP_PKEY_eq(pub, priv->pkey) == 1;
+    X509_free(x);
+    ERR_clear_error();
+    return ok;
+}
