@@ -58,12 +58,33 @@ static void test_ecdhe_psk_chacha(void **st)
     run_pair("psk", "psk", "ECDHE-PSK-CHACHA20-POLY1305", 0xCCAC);
 }
 
+static void test_ecdsa_aes128gcm(void **st) { (void)st; run_pair("ec", "ec", "ECDHE-ECDSA-AES128-GCM-SHA256", 0xC02B); }
+static void test_ecdsa_aes256gcm(void **st) { (void)st; run_pair("ec", "ec", "ECDHE-ECDSA-AES256-GCM-SHA384", 0xC02C); }
+static void test_ecdsa_chacha(void **st) { (void)st; run_pair("ec", "ec", "ECDHE-ECDSA-CHACHA20-POLY1305", 0xCCA9); }
+static void test_ecdsa_ccm8(void **st) { (void)st; run_pair("ec", "ec", "ECDHE-ECDSA-AES128-CCM8", 0xC0AE); }
+static void test_rsa_aes128gcm(void **st) { (void)st; run_pair("rsa", "rsa", "ECDHE-RSA-AES128-GCM-SHA256", 0xC02F); }
+static void test_rsa_aes256gcm(void **st) { (void)st; run_pair("rsa", "rsa", "ECDHE-RSA-AES256-GCM-SHA384", 0xC030); }
+static void test_rsa_chacha(void **st) { (void)st; run_pair("rsa", "rsa", "ECDHE-RSA-CHACHA20-POLY1305", 0xCCA8); }
+static void test_ecdsa_client_auth(void **st) { (void)st; run_pair("ec+auth", "ec+auth", NULL, 0xC02B); }
+static void test_rsa_client_auth(void **st) { (void)st; run_pair("rsa+auth", "rsa+auth", NULL, 0xC02F); }
+static void test_default_suites_ec(void **st) { (void)st; run_pair("ec", "ec", NULL, 0xC02B); }
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_psk_ccm8),
         cmocka_unit_test(test_psk_gcm),
         cmocka_unit_test(test_ecdhe_psk_chacha),
+        cmocka_unit_test(test_ecdsa_aes128gcm),
+        cmocka_unit_test(test_ecdsa_aes256gcm),
+        cmocka_unit_test(test_ecdsa_chacha),
+        cmocka_unit_test(test_ecdsa_ccm8),
+        cmocka_unit_test(test_rsa_aes128gcm),
+        cmocka_unit_test(test_rsa_aes256gcm),
+        cmocka_unit_test(test_rsa_chacha),
+        cmocka_unit_test(test_ecdsa_client_auth),
+        cmocka_unit_test(test_rsa_client_auth),
+        cmocka_unit_test(test_default_suites_ec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
