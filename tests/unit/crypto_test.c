@@ -100,6 +100,16 @@ static void test_hmac_rfc4231_case6(void **state)
     assert_hex(out, 32, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
+/* RFC 2104 allows any key length, including none: HMAC-SHA256("", "")
+ * from `openssl mac -digest SHA256 -macopt hexkey: HMAC </dev/null`. */
+static void test_hmac_empty_key_and_message(void **state)
+{
+    (void)state;
+    uint8_t out[DK_MAX_HASH_LEN];
+    assert_int_equal(dk_hmac(DK_HASH_SHA256, NULL, 0, NULL, 0, out), DK_OK);
+    assert_hex(out, 32, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
 /* ---- TLS 1.2 PRF ----------------------------------------------------- */
 
 /* The widely used P_SHA256 vector (secret 9bbe..., label "test label"),
@@ -383,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_hash_incremental_peek),
         cmocka_unit_test(test_hmac_rfc4231_case2),
         cmocka_unit_test(test_hmac_rfc4231_case6),
+        cmocka_unit_test(test_hmac_empty_key_and_message),
         cmocka_unit_test(test_prf_sha256),
         cmocka_unit_test(test_prf_sha384),
         cmocka_unit_test(test_memeq_and_random),

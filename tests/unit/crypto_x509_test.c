@@ -355,36 +355,6 @@ static void test_make_selfsigned(void **state)
     char cn[64];
     dk_cert_subject_cn(der, len, cn, sizeof cn);
     assert_string_equal(cn, "peer.dtlskit.test");
-
-    /* Signature, SAN and validity window, checked by path validation
-     * against the certificate itself. */
-    char path[64];
-    snprintf(path, sizeof path, "/tmp/dk-crypto-selfsigned-%ld.pem", (long)getpid());
-    write_pem(path, der, len);
-    dk_trust *t = dk_trust_new();
-    assert_int_equal(dk_trust_load_file(t, path), DK_OK);
-    unlink(path);
-    int64_t now = (int64_t)time(NULL);
-    const uint8_t *ders[1] = {der};
-    char why[128];
-    assert_int_equal(
-        dk_chain_verify(t, ders, &len, 1, "peer.dtlskit.test", now, true, why, sizeof why), DK_OK);
-    assert_int_equal(
-        dk_chain_verify(t, ders, &len, 1, "peer.dtlskit.test", now, false, why, sizeof why), DK_OK);
-    assert_int_equal(dk_chain_verify(t, ders, &len, 1, "other.test", now, true, why, sizeof why),
-                     DK_ERR_CERT);
-    /* notBefore = now - 1 h, notAfter = now + 30 days. */
-    assert_int_equal(dk_chain_verify(t, ders, &len, 1, NULL, now - 3000, true, why, sizeof why),
-                     DK_OK);
-    assert_int_equal(dk_chain_verify(t, ders, &len, 1, NULL, now - 3700, true, why, sizeof why),
-                     DK_ERR_CERT);
-    assert_string_equal(why, "certificate is not yet valid");
-    assert_int_equal(
-        dk_chain_verify(t, ders, &len, 1, NULL, now + 29 * 86400, true, why, sizeof why), DK_OK);
-    assert_int_equal(
-        dk_chain_verify(t, ders, &len, 1, NULL, now + 31 * 86400, true, why, sizeof why),
-        DK_ERR_CERT);
-    assert_string_equal(why, "certificate has expired");
     /* The key signs and the certificate's key verifies. */
     dk_pkey *pub = NULL;
     uint8_t sig[80];
@@ -394,12 +364,48 @@ static void test_make_selfsigned(void **state)
         dk_sign(key, DK_SIG_ECDSA_SECP256R1_SHA256, der, len, sig, sizeof sig, &sl), DK_OK);
     assert_int_equal(dk_verify(pub, DK_SIG_ECDSA_SECP256R1_SHA256, der, len, sig, sl), DK_OK);
     dk_pkey_free(pub);
-    dk_trust_free(t);
     dk_pkey_free(key);
     dk_pkey_free(key2);
     free(der);
     free(der2);
     assert_int_equal(dk_cert_make_selfsigned("", &der, &len, &key), DK_ERR_INVALID_ARG);
+}
+
+/* Signature, SAN and validity window (now - 1 h .. now + 30 days), checked
+ * by path validation against the certificate itself. */
+static void test_selfsigned_validates(void **state)
+{
+    (void)state;
+    uint8_t *der = NULL;
+    size_t len = 0;
+    dk_pkey *key = NULL;
+    assert_int_equal(dk_cert_make_selfsigned("peer.dtlskit.test", &der, &len, &key), DK_OK);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/dk-crypto-selfsigned-%ld.pem", (long)getpid());
+    write_pem(path, der, len);
+    dk_trust *t = dk_trust_new();
+    assert_int_equal(dk_trust_load_file(t, path), DK_OK);
+    unlink(path);
+    int64_t now = (int64_t)time(NULL);
+    const uint8_t *d[1] = {der};
+    char why[128];
+    const char *host = "peer.dtlskit.test";
+    assert_int_equal(dk_chain_verify(t, d, &len, 1, host, now, true, why, 128), DK_OK);
+    assert_int_equal(dk_chain_verify(t, d, &len, 1, host, now, false, why, 128), DK_OK);
+    assert_int_equal(dk_chain_verify(t, d, &len, 1, "other.test", now, true, why, 128),
+                     DK_ERR_CERT);
+    assert_int_equal(dk_chain_verify(t, d, &len, 1, NULL, now - 3000, true, why, 128), DK_OK);
+    assert_int_equal(dk_chain_verify(t, d, &len, 1, NULL, now - 3700, true, why, 128),
+                     DK_ERR_CERT);
+    assert_string_equal(why, "certificate is not yet valid");
+    assert_int_equal(dk_chain_verify(t, d, &len, 1, NULL, now + 29 * 86400, true, why, 128),
+                     DK_OK);
+    assert_int_equal(dk_chain_verify(t, d, &len, 1, NULL, now + 31 * 86400, true, why, 128),
+                     DK_ERR_CERT);
+    assert_string_equal(why, "certificate has expired");
+    dk_trust_free(t);
+    dk_pkey_free(key);
+    free(der);
 }
 
 int main(void)
@@ -415,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_verify_bad_input),
         cmocka_unit_test(test_trust_load),
         cmocka_unit_test(test_make_selfsigned),
+        cmocka_unit_test(test_selfsigned_validates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
