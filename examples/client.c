@@ -108,6 +108,7 @@ int main(int argc, char **argv)
         }
     }
     if (rc != 0) {
+        flush(c, fd, buf, sizeof buf); /* the alert telling the server why */
         fprintf(stderr, "failed: %s\n", dk_conn_error_reason(c));
     }
     dk_conn_free(c);

@@ -23,6 +23,11 @@ STATS = re.compile(
     r"^stats: fragments_in=\d+ fragments_out=\d+ retransmissions=\d+ discarded=\d+$"
 )
 PSK_HEX = "00112233445566778899aabbccddeeff"
+CERTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vectors", "certs")
+
+
+def cert(name):
+    return os.path.join(CERTS, name)
 
 
 class Failure(Exception):
@@ -46,7 +51,8 @@ class Server:
         self.stderr = b""
         self.eof = False
         threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self.stderr_thread = threading.Thread(target=self._read_stderr, daemon=True)
+        self.stderr_thread.start()
         self.port = int(self.wait_for(r"^listening: 127\.0\.0\.1:(\d+)$").group(1))
 
     def _read_stdout(self):
@@ -75,6 +81,11 @@ class Server:
                     raise Failure("server never printed %r; stdout=%r stderr=%r"
                                   % (pattern, self.lines, self.stderr))
                 self.cond.wait(min(left, 0.5))
+
+    def stderr_text(self):
+        """All of stderr, once the server has exited."""
+        self.stderr_thread.join(TIMEOUT)
+        return self.stderr.decode(errors="replace")
 
     def fingerprint(self):
         fp = self.wait_for(r"^certificate sha256 fingerprint: (\S+)$").group(1)
@@ -271,6 +282,50 @@ def case_reconnect_same_port(binary):
             first.kill()
             first.wait()
         proxy.close()
+        srv.stop()
+
+
+def ca_server(binary, extra):
+    return Server(binary, ["--cert", cert("ec-server-chain.pem"), "--key", cert("ec-server.key"),
+                           "--ca", cert("ec-ca.pem"), "--verify-client", "--once"] + extra)
+
+
+def case_ca_client_auth(binary):
+    import tempfile
+    srv = ca_server(binary, ["--echo"])
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            keylog = os.path.join(tmp, "keys.log")
+            rc, out, err = run_client(binary, srv.port, [
+                "--ca", cert("ec-ca.pem"), "--servername", "localhost",
+                "--cert", cert("ec-client.pem"), "--key", cert("ec-client.key"),
+                "--keylog", keylog], b"with certificates\n")
+            check(rc == 0, "client exit %d, stderr %r" % (rc, err))
+            with open(keylog) as f:
+                kl = f.read().splitlines()
+        head, _, rest = out.partition(b"\n")
+        c = handshake_fields(head.decode(), "client")
+        check(c.group(3) == "localhost", "client peer should be the server CN: %r" % head)
+        check(rest == b"with certificates\n", "echo differs: %r" % out)
+        check(len(kl) >= 1 and all(re.match(r"^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}$", l)
+                                   for l in kl), "key log lines: %r" % kl)
+        check(srv.wait_exit() == 0, "server --once exit code not 0")
+        s = handshake_fields(srv.wait_for(r"^handshake: .*$").group(0), "server")
+        check(s.group(3) == "client", "server peer should be the client CN: %r" % s.group(0))
+    finally:
+        srv.stop()
+
+
+def case_client_cert_missing(binary):
+    srv = ca_server(binary, [])
+    try:
+        rc, out, err = run_client(binary, srv.port, ["--ca", cert("ec-ca.pem"),
+                                                     "--servername", "localhost"], b"x\n")
+        check(rc == 1, "client exit %d (want 1), stderr %r" % (rc, err))
+        one_error_line(err)
+        check(srv.wait_exit() == 1, "server --once should exit 1 after a failed handshake")
+        one_error_line(srv.stderr_text())
+    finally:
         srv.stop()
 
 
