@@ -198,10 +198,11 @@ def case_multi(binary):
     srv = Server(binary, ["--echo", "--stats"])
     try:
         fp = srv.fingerprint()
+        pin = ":".join(fp[i:i + 2] for i in range(0, 64, 2)).upper()  # the colon form
         results = [None] * 4
 
         def one(i):
-            results[i] = run_client(binary, srv.port, ["--pin", fp],
+            results[i] = run_client(binary, srv.port, ["--pin", pin],
                                     ("client %d\n" % i).encode() * 3)
         threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
         for t in threads:
