@@ -183,6 +183,7 @@ struct dk_conn {
     dk_cipher rcipher;       /* epoch 1 read */
     bool rcipher_ready;      /* keys derived */
     bool ccs_received;       /* read epoch switched to 1 */
+    unsigned hs_bad_mac;     /* epoch-1 records failing authentication during the handshake */
     dk_replay replay[2];
     size_t mtu;              /* current effective MTU */
 

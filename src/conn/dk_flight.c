@@ -175,13 +175,16 @@ static dk_result pack_handshake(dk_conn *c, packer *p, const dk_flight_msg *m)
     size_t overhead = record_overhead(c, m->epoch) + DK_HS_HEADER_LEN;
     uint32_t off = 0;
     do {
-        size_t room = c->mtu > p->len + overhead ? c->mtu - p->len - overhead : 0;
+        bool any_room = c->mtu >= p->len + overhead; /* at least a header fits */
+        size_t room = any_room ? c->mtu - p->len - overhead : 0;
         size_t rest = m->len - off;
-        if (room < rest && room < DK_MIN_FRAGMENT && p->len > 0) {
+        bool fits = any_room && (rest == 0 ? true : room > 0) &&
+                    (room >= rest || room >= DK_MIN_FRAGMENT || p->len == 0);
+        if (!fits && p->len > 0) {
             DK_TRY(pack_flush(c, p));
             continue;
         }
-        if (room == 0) return DK_ERR_CONFIG; /* MTU too small for any fragment */
+        if (!fits) return DK_ERR_CONFIG; /* MTU too small for any fragment */
         uint32_t frag = (uint32_t)DK_MIN(room, rest);
         uint8_t pt[DK_MAX_MTU];
         dk_writer w;

@@ -59,8 +59,10 @@ dk_result dk_gate_build_hvr(const dk_config *cfg, const void *peer, size_t peer_
 {
     dk_cookie_ctx *ctx = dk_cfg_cookie(cfg);
     if (!ctx) return DK_ERR_CRYPTO;
+    /* Minted on a one-second quantum: a duplicated ClientHello gets the same
+     * cookie, which the client recognises as a duplicate HVR. */
     uint8_t cookie[DK_COOKIE_LEN];
-    DK_TRY(dk_cookie_make(ctx, now, peer, peer_len, tag, ch, cookie));
+    DK_TRY(dk_cookie_make(ctx, now - now % 1000, peer, peer_len, tag, ch, cookie));
     uint8_t body[3 + DK_COOKIE_LEN];
     dk_writer w;
     dk_writer_init(&w, body, sizeof body);

@@ -19,6 +19,12 @@ dk_result dk_peer_retransmitted(dk_conn *c)
     return dk_flight_resend(c);
 }
 
+static bool dk_hs_type_known(uint8_t t)
+{
+    return t <= DK_HT_HELLO_VERIFY_REQUEST || (t >= DK_HT_CERTIFICATE && t <= DK_HT_CLIENT_KEY_EXCHANGE) ||
+           t == DK_HT_FINISHED;
+}
+
 static dk_result deliver_message(dk_conn *c, const dk_msg *m)
 {
     dk_conn_tracef(c, "recv %s seq=%u len=%u epoch=%u", dk_hs_type_name(m->type), m->seq, m->len,
@@ -56,8 +62,10 @@ static void refuse_renegotiation(dk_conn *c, const dk_hs_header *h)
  * ServerHello fixes where the server's numbering starts. */
 static void client_rebase(dk_conn *c, const dk_hs_header *h)
 {
+    /* Only forward: a ServerHello numbered below our latest ClientHello
+     * answers an older one, whose transcript we no longer hold (R3). */
     if (c->role != DK_ROLE_CLIENT || c->got_server_hello || h->type != DK_HT_SERVER_HELLO ||
-        h->seq == c->next_recv_seq || h->frag_offset != 0)
+        h->seq <= c->next_recv_seq || h->frag_offset != 0)
         return;
     dk_reasm_reset(&c->reasm);
     c->next_recv_seq = h->seq;
@@ -68,6 +76,7 @@ static dk_result handle_fragment(dk_conn *c, uint8_t epoch, const dk_record *rec
                                  const dk_hs_header *h, const uint8_t *frag)
 {
     if (h->frag_length < h->length) c->stats.fragments_in++;
+    if (!dk_hs_type_known(h->type)) return DK_DISCARD; /* R30: invalid, not fatal */
     if (c->role == DK_ROLE_SERVER && epoch == 0 && h->type == DK_HT_CLIENT_HELLO)
         return dk_gate_conn_hello(c, rec, h, frag);
     if (c->role == DK_ROLE_CLIENT && epoch == 0 && h->type == DK_HT_HELLO_VERIFY_REQUEST) {
@@ -158,6 +167,20 @@ static dk_result recv_app(dk_conn *c, uint8_t epoch, uint8_t *p, size_t len)
     return DK_OK;
 }
 
+/* R30 keeps an association alive through invalid records. During the
+ * handshake, though, repeated authentication failures of the peer's
+ * epoch-1 Finished mean both sides derived different keys (a corrupted
+ * plaintext handshake message): fail promptly with bad_record_mac (R31)
+ * instead of waiting out the whole retransmission budget. */
+#define DK_HS_BAD_MAC_LIMIT 3
+static dk_result bad_mac_in_handshake(dk_conn *c)
+{
+    if (c->state != DK_STATE_HANDSHAKING || ++c->hs_bad_mac < DK_HS_BAD_MAC_LIMIT) return DK_DISCARD;
+    return dk_conn_fail(c, DK_ERR_HANDSHAKE, DK_AD_BAD_RECORD_MAC,
+                        "peer's encrypted handshake messages do not authenticate: the handshake "
+                        "was corrupted in transit or the keys disagree");
+}
+
 /* R26, R27, R29, R30: epoch 1 is readable once the peer's CCS arrived;
  * epoch 0 stays readable (R27). The replay window is checked before and
  * updated only after authentication. */
@@ -166,20 +189,29 @@ static dk_result open_record(dk_conn *c, dk_record *rec, uint8_t **pt, size_t *p
     if (rec->epoch > 1) return DK_DISCARD;
     if (rec->epoch == 1 && !c->ccs_received) return DK_DISCARD;
     dk_replay *w = &c->replay[rec->epoch];
+    bool mark = true;
     if (dk_replay_check(w, rec->seq) != DK_OK) {
-        c->stats.replayed_records++;
-        return DK_DISCARD;
+        /* Epoch 0 is unauthenticated: one corrupted or spoofed record with a
+         * huge sequence number must not lock out the real ones, so there only
+         * exact duplicates inside the window are dropped; older records pass
+         * unmarked and message_seq ordering (R3) deals with repeats. */
+        bool left = w->top - rec->seq >= w->size;
+        if (rec->epoch != 0 || !left) {
+            c->stats.replayed_records++;
+            return DK_DISCARD;
+        }
+        mark = false;
     }
     if (rec->epoch == 1) {
         if (dk_record_open(&c->rcipher, rec, pt, pt_len) != DK_OK) {
             c->stats.bad_mac_records++;
-            return DK_DISCARD;
+            return bad_mac_in_handshake(c);
         }
     } else {
         *pt = rec->fragment;
         *pt_len = rec->length;
     }
-    dk_replay_mark(w, rec->seq);
+    if (mark) dk_replay_mark(w, rec->seq);
     return DK_OK;
 }
 
@@ -187,7 +219,8 @@ static dk_result recv_record(dk_conn *c, dk_record *rec)
 {
     uint8_t *pt;
     size_t len;
-    if (open_record(c, rec, &pt, &len) != DK_OK) return DK_DISCARD;
+    dk_result opened = open_record(c, rec, &pt, &len);
+    if (opened != DK_OK) return opened;
     c->stats.records_in++;
     uint8_t epoch = (uint8_t)rec->epoch;
     switch (rec->type) {

@@ -15,6 +15,23 @@ static uint64_t rnd(dk_sim *s)
 
 static bool chance(dk_sim *s, double p) { return p > 0 && (double)(rnd(s) >> 11) / 9007199254740992.0 < p; }
 
+static void trace_c(void *arg, const char *line)
+{
+    dk_sim *sim = arg;
+    fprintf(stderr, "%8llu client: %s\n", (unsigned long long)sim->now, line);
+}
+
+static void trace_s(void *arg, const char *line)
+{
+    dk_sim *sim = arg;
+    fprintf(stderr, "%8llu server: %s\n", (unsigned long long)sim->now, line);
+}
+
+static void maybe_trace(dk_sim *sim, dk_conn *c, bool server)
+{
+    if (c && getenv("DK_SIM_TRACE")) dk_conn_set_trace(c, server ? trace_s : trace_c, sim);
+}
+
 void dk_sim_init(dk_sim *sim, dk_config *ccfg, dk_config *scfg, uint64_t seed)
 {
     memset(sim, 0, sizeof *sim);
@@ -24,6 +41,7 @@ void dk_sim_init(dk_sim *sim, dk_config *ccfg, dk_config *scfg, uint64_t seed)
     sim->now = 1000;
     memcpy(sim->peer, "\x7f\x00\x00\x01\x30\x39", 6);
     sim->c = dk_conn_new(ccfg, NULL, 0);
+    maybe_trace(sim, sim->c, false);
 }
 
 void dk_sim_free(dk_sim *sim)
@@ -113,6 +131,7 @@ static void read_app(dk_sim *sim, dk_conn *c, bool server)
 static void server_new_handshake(dk_sim *sim, uint8_t *p, size_t len)
 {
     dk_conn *succ = dk_conn_new_successor(sim->s);
+    maybe_trace(sim, succ, true);
     sim->new_handshakes++;
     if (dk_conn_state(sim->s) == DK_STATE_ESTABLISHED) {
         dk_conn_free(sim->s_old);
@@ -139,6 +158,7 @@ static void to_server(dk_sim *sim, uint8_t *p, size_t len)
         }
         if (v != DK_GATE_ACCEPT) return;
         sim->s = dk_conn_new(sim->scfg, sim->peer, 6);
+        maybe_trace(sim, sim->s, true);
         sim->server_conns++;
     }
     /* keep a copy: the conn decrypts in place, the old association may need it */
