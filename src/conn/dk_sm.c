@@ -113,6 +113,35 @@ bool dk_sm_done(const dk_conn *c)
     return c->hs == (c->role == DK_ROLE_CLIENT ? C_DONE : S_DONE);
 }
 
+/* Fuzzing builds count which rows ran (tests/fuzz prints them over a corpus).
+ * Not thread-safe, hence never in a normal build. */
+#ifdef DK_FUZZING
+static uint64_t row_hits[2][32];
+_Static_assert(DK_ARRAY_LEN(client_table) <= 32 && DK_ARRAY_LEN(server_table) <= 32, "row_hits");
+static void count_row(const dk_conn *c, const dk_sm_row *row)
+{
+    size_t n;
+    row_hits[c->role == DK_ROLE_SERVER][row - dk_sm_table(c->role, &n)]++;
+}
+const uint64_t *dk_sm_row_hits(dk_role role, size_t *n)
+{
+    dk_sm_table(role, n);
+    return row_hits[role == DK_ROLE_SERVER];
+}
+#else
+static void count_row(const dk_conn *c, const dk_sm_row *row)
+{
+    (void)c;
+    (void)row;
+}
+const uint64_t *dk_sm_row_hits(dk_role role, size_t *n)
+{
+    (void)role;
+    *n = 0;
+    return NULL;
+}
+#endif
+
 static const dk_sm_row *find_row(const dk_conn *c, unsigned event)
 {
     size_t n;
@@ -151,6 +180,7 @@ dk_result dk_sm_handle(dk_conn *c, unsigned event, const dk_msg *m)
 {
     const dk_sm_row *row = find_row(c, event);
     if (!row) return no_row(c, event);
+    count_row(c, row);
     dk_msg local;
     if (event != DK_EV_CCS) {
         DK_TRY(check_epoch(c, row, m));

@@ -19,6 +19,9 @@ typedef struct dk_sm_row {
 /* The table itself, for tests and the diagram. */
 const dk_sm_row *dk_sm_table(dk_role role, size_t *n);
 const char *dk_sm_name(dk_role role, uint8_t state);
+/* How often each row of dk_sm_table(role) ran (dk_sm_handle found it), for
+ * fuzzing reports; NULL with *n = 0 unless built with DK_FUZZING. */
+const uint64_t *dk_sm_row_hits(dk_role role, size_t *n);
 
 /* client actions (dk_client.c) */
 dk_result dk_cli_server_hello(dk_conn *c, const dk_msg *m);
