@@ -190,7 +190,14 @@ static dk_result open_record(dk_conn *c, dk_record *rec, uint8_t **pt, size_t *p
     if (rec->epoch == 1 && !c->ccs_received) return DK_DISCARD;
     dk_replay *w = &c->replay[rec->epoch];
     bool mark = true;
-    if (dk_replay_check(w, rec->seq) != DK_OK) {
+    /* A server classifies every epoch-0 ClientHello by R38 (body and
+     * message_seq), never by record number: a client restarting on the same
+     * address reuses record numbers the old association already saw. */
+    bool hello = c->role == DK_ROLE_SERVER && rec->epoch == 0 && rec->type == DK_CT_HANDSHAKE &&
+                 rec->length > 0 && rec->fragment[0] == DK_HT_CLIENT_HELLO;
+    if (hello) {
+        mark = false;
+    } else if (dk_replay_check(w, rec->seq) != DK_OK) {
         /* Epoch 0 is unauthenticated: one corrupted or spoofed record with a
          * huge sequence number must not lock out the real ones, so there only
          * exact duplicates inside the window are dropped; older records pass
