@@ -174,7 +174,7 @@ static dk_result pack_handshake(dk_conn *c, packer *p, const dk_flight_msg *m)
     const uint8_t *body = c->flight.buf + m->off;
     size_t overhead = record_overhead(c, m->epoch) + DK_HS_HEADER_LEN;
     uint32_t off = 0;
-    do {
+    for (;;) {
         bool any_room = c->mtu >= p->len + overhead; /* at least a header fits */
         size_t room = any_room ? c->mtu - p->len - overhead : 0;
         size_t rest = m->len - off;
@@ -197,8 +197,8 @@ static dk_result pack_handshake(dk_conn *c, packer *p, const dk_flight_msg *m)
         DK_TRY(seal_into(c, DK_CT_HANDSHAKE, m->epoch, pt, w.off, p->dg + p->len,
                          sizeof p->dg - p->len, &p->len));
         off += frag;
-    } while (off < m->len);
-    return DK_OK;
+        if (off >= m->len) return DK_OK;
+    }
 }
 
 static dk_result flight_transmit(dk_conn *c)

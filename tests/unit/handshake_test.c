@@ -69,6 +69,36 @@ static void test_ecdsa_client_auth(void **st) { (void)st; run_pair("ec+auth", "e
 static void test_rsa_client_auth(void **st) { (void)st; run_pair("rsa+auth", "rsa+auth", NULL, 0xC02F); }
 static void test_default_suites_ec(void **st) { (void)st; run_pair("ec", "ec", NULL, 0xC02B); }
 
+/* Every MTU from the minimum up: flights are packed and fragmented at every
+ * boundary (zero-length ServerHelloDone at a datagram's exact end included). */
+static void test_mtu_sweep(void **st)
+{
+    (void)st;
+    for (size_t mtu = 128; mtu <= 600; mtu++) {
+        for (int k = 0; k < 2; k++) {
+            dk_config *cc = dk_test_client_config(k ? "rsa+auth" : "ec");
+            dk_config *sc = dk_test_server_config(k ? "rsa+auth" : "ec");
+            assert_int_equal(dk_config_set_mtu(cc, mtu), DK_OK);
+            assert_int_equal(dk_config_set_mtu(sc, mtu), DK_OK);
+            dk_sim sim;
+            dk_sim_init(&sim, cc, sc, mtu);
+            sim.prof.mtu = mtu; /* the link drops anything larger */
+            assert_int_equal(dk_sim_connect(&sim), DK_OK);
+            bool ok = dk_sim_handshake(&sim, 2000);
+            if (!ok) print_error("mtu %zu %s: client: %s / server: %s\n", mtu, k ? "rsa" : "ec",
+                                 dk_conn_error_reason(sim.c), sim.s ? dk_conn_error_reason(sim.s) : "-");
+            assert_true(ok);
+            dk_conn_stats cs;
+            dk_conn_get_stats(sim.c, &cs);
+            assert_int_equal(cs.retransmissions, 0); /* nothing was lost to size */
+            if (mtu < 300) assert_true(cs.fragments_in > 0);
+            dk_sim_free(&sim);
+            dk_config_free(cc);
+            dk_config_free(sc);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -85,6 +115,7 @@ int main(void)
         cmocka_unit_test(test_ecdsa_client_auth),
         cmocka_unit_test(test_rsa_client_auth),
         cmocka_unit_test(test_default_suites_ec),
+        cmocka_unit_test(test_mtu_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
