@@ -139,6 +139,14 @@ void *dk_realloc(void *p, size_t n);
 void dk_free(void *p);
 /* Wipe n bytes then free. */
 void dk_free_secret(void *p, size_t n);
+/* Process-wide counts of the calls above that returned memory (allocs:
+ * dk_malloc, dk_calloc, dk_realloc of NULL; reallocs: dk_realloc of a block)
+ * and of blocks freed. allocs - frees is the number of live blocks.
+ * Allocations made inside libcrypto are not counted. */
+typedef struct dk_alloc_stats {
+    uint64_t allocs, frees, reallocs;
+} dk_alloc_stats;
+void dk_alloc_stats_get(dk_alloc_stats *st);
 
 #define DK_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define DK_MIN(a, b) ((a) < (b) ? (a) : (b))
