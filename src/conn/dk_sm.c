@@ -167,6 +167,11 @@ static dk_result no_row(dk_conn *c, unsigned event)
 static dk_result check_epoch(dk_conn *c, const dk_sm_row *row, const dk_msg *m)
 {
     bool want_new = row->flags & F_NEW_EPOCH;
+    /* T15 (R26, R30): once the peer's CCS switched the read epoch, a
+     * Finished in epoch 0 is unauthenticated plaintext anyone could have
+     * sent: "invalid records SHOULD be silently discarded, thus preserving
+     * the association" (RFC 6347 4.1.2.7). */
+    if (want_new && m->epoch == 0 && c->ccs_received) return DK_DISCARD;
     if (want_new && m->epoch != 1)
         return dk_conn_fail(c, DK_ERR_HANDSHAKE, DK_AD_UNEXPECTED_MESSAGE,
                             "Finished not preceded by ChangeCipherSpec (RFC 5246 7.4.9)");
