@@ -22,8 +22,14 @@ static void test_T1_R5_R7_R9_R10_R14_hello_gets_stateless_hvr(void **st)
     assert_int_equal(d.server_conns, 0);
     assert_int_equal(d.gate_hvrs, 1);
 
-    /* Stateless: the same ClientHello, the same answer byte for byte. */
+    /* Stateless: the same ClientHello, the same answer byte for byte, and
+     * the gate allocates nothing. */
+    dk_alloc_stats a0, a1;
+    dk_alloc_stats_get(&a0);
     assert_int_equal(dk_duo_to_server(&d, ch0.p[0], ch0.len[0], &again), DK_OK);
+    dk_alloc_stats_get(&a1);
+    assert_int_equal(a1.allocs, a0.allocs);
+    assert_int_equal(a1.reallocs, a0.reallocs);
     assert_int_equal(again.n, 1);
     assert_int_equal(again.len[0], hvr.len[0]);
     assert_memory_equal(again.p[0], hvr.p[0], hvr.len[0]);

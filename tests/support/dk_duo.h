@@ -87,6 +87,9 @@ dk_result dk_knob_client_hello_sent(dk_conn *c, uint16_t ms, const uint8_t *body
 /* Seal and queue one record in the connection's current write epoch, as if
  * the state machine allowed it. */
 dk_result dk_knob_send_record(dk_conn *c, uint8_t ct, const uint8_t *p, size_t len);
+/* The verify_data of the Finished the client just sent (it has sent its
+ * flight 5 and not yet received the server's Finished). */
+dk_result dk_knob_client_finished(dk_conn *c, uint8_t vd[12]);
 /* The connection's next_receive_seq and whether its read epoch switched. */
 uint16_t dk_knob_next_recv_seq(const dk_conn *c);
 bool dk_knob_ccs_received(const dk_conn *c);
