@@ -1,47 +1,46 @@
-/* Lossy-link runs: many handshakes and application records through the
- * simulated link under each impairment profile (seeded, virtual time).
- * Asserts: every handshake ends (completed, or failed with a reason) within
- * its retransmission budget, no record is delivered twice, nothing corrupted
- * or forged is delivered. Prints one table row per profile.
+/* Lossy-link runs: many handshakes and application records each way through
+ * the simulated link under each impairment profile (seeded, virtual time,
+ * 10 ms one-way delay unless a profile says otherwise).
+ *
+ * Asserts (exit 1 and "FAIL: profile ..." otherwise): every handshake ends,
+ * completed or failed with a reason, within its retransmission budget, and
+ * so does its peer (wedged = 0, unclean = 0); no record is delivered twice;
+ * nothing corrupted, forged or from a wrong epoch is delivered; no
+ * established association is lost to injected traffic; the completion rate
+ * reaches the profile's minimum. Prints one row per profile.
+ *
  * Usage: dk_lossy [--handshakes N] [--records N] [--profile NAME] [--markdown]
- *        [--min-rate NAME=PCT ...] */
+ *                 [--reasons] [--no-check]
+ * --records is per connection and per direction. DK_LOSSY_ONLY=i runs only
+ * handshake i (each one is reproducible on its own); DK_SIM_TRACE=1 traces. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dk_sim.h"
+#include "lossy.h"
 
-typedef struct profile {
-    const char *name;
-    dk_link_profile p;
-    double min_rate; /* required completion rate, percent */
-} profile;
+#define D10 .delay_ms = 10
 
-static profile profiles[] = {
-    {"clean", {0}, 100},
-    {"loss10", {.drop = 0.10}, 99},
-    {"loss30", {.drop = 0.30}, 99},
-    {"loss50", {.drop = 0.50}, 0},
-    {"dup20", {.dup = 0.20}, 100},
-    {"reorder", {.reorder = 0.30, .reorder_ms = 40, .jitter_ms = 20}, 100},
-    {"corrupt5", {.corrupt = 0.05}, 0},
-    {"mtu256", {.mtu = 256}, 100},
-    {"all", {.drop = 0.10, .dup = 0.10, .reorder = 0.10, .reorder_ms = 30, .corrupt = 0.02,
-             .jitter_ms = 10, .mtu = 1200}, 0},
+static const lossy_profile profiles[] = {
+    {"clean", {D10}, false, false, 100, "no impairment"},
+    {"loss10", {D10, .drop = 0.10}, false, false, 99, "10% of datagrams dropped"},
+    {"loss30", {D10, .drop = 0.30}, false, false, 99, "30% dropped"},
+    {"loss50", {D10, .drop = 0.50}, false, false, 0, "50% dropped"},
+    {"dup20", {D10, .dup = 0.20}, false, false, 100, "20% delivered twice"},
+    {"reorder", {D10, .reorder = 0.30, .reorder_ms = 40, .jitter_ms = 20}, false, false, 100,
+     "30% held back 40 ms, 0-20 ms jitter on all"},
+    {"corrupt5", {D10, .corrupt = 0.05}, false, false, 0, "5% get one bit flipped"},
+    {"mtu256", {D10, .mtu = 256}, true, false, 100,
+     "link drops datagrams over 256 bytes; both ends set MTU 256"},
+    {"pmtu576", {D10, .mtu = 576}, false, false, 100,
+     "link drops datagrams over 576 bytes; ends keep MTU 1400 (black hole)"},
+    {"all", {D10, .drop = 0.10, .dup = 0.10, .reorder = 0.10, .reorder_ms = 30, .corrupt = 0.02,
+             .jitter_ms = 10, .mtu = 1200},
+     false, false, 95, "10% drop, 10% dup, 10% reorder, 2% corrupt, jitter, MTU 1200"},
+    {"attack", {D10, .drop = 0.05, .dup = 0.05, .reorder = 0.05, .reorder_ms = 30}, false, true,
+     90, "5% drop/dup/reorder plus an attacker injecting replays, forgeries, wrong epochs, alerts"},
 };
-
-static const char *families[][3] = {
-    {"ec", "ec", "ECDHE-ECDSA-AES128-GCM-SHA256"},
-    {"psk", "psk", "PSK-AES128-CCM8"},
-    {"psk", "psk", "ECDHE-PSK-CHACHA20-POLY1305"},
-    {"rsa", "rsa", "ECDHE-RSA-CHACHA20-POLY1305"},
-};
-
-typedef struct result {
-    unsigned done, failed, wedged;
-    uint64_t *times;
-    unsigned long long dup_delivered, bad_delivered, records_sent, records_ok;
-} result;
+#define N_PROFILES (sizeof profiles / sizeof profiles[0])
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -49,121 +48,118 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Each record carries its index; the receiver checks it saw each at most once
- * and that the bytes are exactly what was sent. */
-static void check_rx(dk_sim *sim, size_t rlen, unsigned n, uint8_t *seen, result *res)
+static uint64_t pct(const uint64_t *v, unsigned n, unsigned p)
 {
-    for (size_t off = 0; off + rlen <= sim->s_rx_len; off += rlen) {
-        const uint8_t *r = sim->s_rx + off;
-        unsigned idx = (unsigned)((r[0] << 8) | r[1]);
-        int ok = idx < n;
-        for (size_t k = 2; ok && k < rlen; k++) ok = r[k] == (uint8_t)(idx * 31 + k);
-        if (!ok) res->bad_delivered++;
-        else if (seen[idx]++) res->dup_delivered++;
-        else res->records_ok++;
-    }
-    if (sim->s_rx_len % rlen) res->bad_delivered++;
-    sim->s_rx_len = 0;
+    if (!n) return 0;
+    size_t i = ((size_t)n * p + 99) / 100;
+    return v[i ? i - 1 : 0];
 }
 
-static void exchange(dk_sim *sim, unsigned n, result *res)
+static void run_profile(size_t idx, unsigned hs, unsigned records, lossy_result *res)
 {
-    uint8_t seen[4096] = {0};
-    size_t rlen = dk_conn_data_mtu(sim->c);
-    if (rlen > 200) rlen = 200;
-    for (unsigned i = 0; i < n && i < sizeof seen; i++) {
-        uint8_t rec[200];
-        for (size_t k = 0; k < rlen; k++) rec[k] = (uint8_t)(i * 31 + k);
-        rec[0] = (uint8_t)(i >> 8);
-        rec[1] = (uint8_t)i;
-        if (dk_conn_write(sim->c, rec, rlen) == DK_OK) res->records_sent++;
-        dk_sim_drain(sim, sim->c, 1);
-        dk_sim_run(sim, 50);
-        check_rx(sim, rlen, n, seen, res);
-    }
-}
-
-static void run_profile(const profile *pr, unsigned hs, unsigned records, result *res)
-{
+    const lossy_profile *pr = &profiles[idx];
     memset(res, 0, sizeof *res);
-    res->times = calloc(hs, sizeof *res->times);
+    res->times = calloc(hs ? hs : 1, sizeof *res->times);
+    res->fail_times = calloc(hs ? hs : 1, sizeof *res->fail_times);
+    lossy_attacker att;
+    lossy_attacker_init(&att, 0xA77AC000ULL + idx);
     const char *one = getenv("DK_LOSSY_ONLY");
     for (unsigned i = 0; i < hs; i++) {
         if (one && (unsigned)atoi(one) != i) continue;
-        const char *const *f = families[i % 4];
-        dk_config *cc = dk_test_client_config(f[0]), *sc = dk_test_server_config(f[1]);
-        if (dk_config_set_ciphers(cc, f[2]) != DK_OK) abort();
-        if (pr->p.mtu && (dk_config_set_mtu(cc, pr->p.mtu) != DK_OK ||
-                          dk_config_set_mtu(sc, pr->p.mtu) != DK_OK))
-            abort();
-        dk_sim sim;
-        dk_sim_init(&sim, cc, sc, 0x5eed0000ULL + i);
-        sim.prof = pr->p;
-        uint64_t t0 = sim.now;
-        if (dk_sim_connect(&sim) != DK_OK) abort();
-        bool ok = dk_sim_handshake(&sim, 600000);
-        if (ok) {
-            res->times[res->done++] = sim.now - t0;
-            if (records) {
-                /* the link's data path: records travel client -> server, each
-                 * record records its index; the server checks exactly-once */
-                exchange(&sim, records, res);
-            }
-        } else if (dk_conn_state(sim.c) == DK_STATE_FAILED || (sim.s && dk_conn_state(sim.s) == DK_STATE_FAILED)) {
-            res->failed++;
-            if (getenv("DK_LOSSY_VERBOSE"))
-                fprintf(stderr, "%s #%u: client: %s | server: %s\n", pr->name, i,
-                        dk_conn_error_reason(sim.c), sim.s ? dk_conn_error_reason(sim.s) : "-");
-        } else {
-            /* the client must have failed by its retransmission budget */
-            res->wedged++;
-        }
-        dk_sim_free(&sim);
-        dk_config_free(cc);
-        dk_config_free(sc);
+        lossy_one(pr, i, records, pr->attack ? &att : NULL, res);
     }
+    res->injected = att.injected;
+    lossy_attacker_free(&att);
     qsort(res->times, res->done, sizeof *res->times, cmp_u64);
+    qsort(res->fail_times, res->failed, sizeof *res->fail_times, cmp_u64);
+}
+
+static void print_row(const lossy_profile *pr, const lossy_result *r, bool md)
+{
+    double rate = r->handshakes ? 100.0 * r->done / r->handshakes : 0;
+    unsigned long long med = pct(r->times, r->done, 50), p99 = pct(r->times, r->done, 99);
+    unsigned long long fmed = pct(r->fail_times, r->failed, 50);
+    if (md) {
+        printf("| %s | %u | %u (%.1f%%) | %u | %u | %llu | %llu | %llu | %llu | %llu / %llu | "
+               "%llu / %llu | %llu | %llu | %llu |\n",
+               pr->name, r->handshakes, r->done, rate, r->failed, r->wedged + r->unclean, med, p99,
+               fmed, (unsigned long long)r->max_end_ms, r->sent[0], r->sent[1], r->delivered[0],
+               r->delivered[1], r->dup_delivered, r->bad_delivered, r->injected);
+        return;
+    }
+    printf("%-8s hs=%u done=%u (%.1f%%) failed=%u wedged=%u unclean=%u med=%llu p99=%llu "
+           "fail_med=%llu max_end=%llu sent=%llu/%llu delivered=%llu/%llu dup=%llu bad=%llu "
+           "lost_est=%llu injected=%llu\n",
+           pr->name, r->handshakes, r->done, rate, r->failed, r->wedged, r->unclean, med, p99, fmed,
+           (unsigned long long)r->max_end_ms, r->sent[0], r->sent[1], r->delivered[0],
+           r->delivered[1], r->dup_delivered, r->bad_delivered, r->lost_established, r->injected);
+}
+
+static void print_reasons(const lossy_profile *pr, const lossy_result *r, bool md)
+{
+    for (size_t i = 0; i < LOSSY_MAX_REASONS && r->reason[i]; i++)
+        printf(md ? "| %s | %s | %u |\n" : "  %s: %s (%u)\n", pr->name, r->reason[i],
+               r->reason_n[i]);
+}
+
+static bool check(const lossy_profile *pr, const lossy_result *r)
+{
+    double rate = r->handshakes ? 100.0 * r->done / r->handshakes : 0;
+    return !r->wedged && !r->unclean && !r->dup_delivered && !r->bad_delivered &&
+           !r->lost_established && rate >= pr->min_rate;
 }
 
 int main(int argc, char **argv)
 {
-    unsigned hs = 40, records = 200;
+    unsigned hs = 40, records = 20;
     const char *only = NULL;
-    int markdown = 0, check = 1;
+    bool md = false, chk = true, reasons = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--handshakes") && i + 1 < argc) hs = (unsigned)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--records") && i + 1 < argc) records = (unsigned)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--profile") && i + 1 < argc) only = argv[++i];
-        else if (!strcmp(argv[i], "--markdown")) markdown = 1;
-        else if (!strcmp(argv[i], "--no-check")) check = 0;
+        else if (!strcmp(argv[i], "--markdown")) md = true;
+        else if (!strcmp(argv[i], "--reasons")) reasons = true;
+        else if (!strcmp(argv[i], "--no-check")) chk = false;
+        else {
+            fprintf(stderr, "usage: dk_lossy [--handshakes N] [--records N] [--profile NAME] "
+                            "[--markdown] [--reasons] [--no-check]\n");
+            return 2;
+        }
     }
+    if (records > 65535) records = 65535;
+    if (md)
+        printf("| profile | handshakes | completed | failed | wedged | median ms | p99 ms | "
+               "median ms to fail | max ms to end | records sent c->s / s->c | delivered once "
+               "c->s / s->c | duplicates delivered | corrupted/forged delivered | injected |\n"
+               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    lossy_result res[N_PROFILES];
+    memset(res, 0, sizeof res);
     int fails = 0;
-    if (markdown) {
-        printf("| profile | handshakes | completed | failed cleanly | wedged | median ms | p99 ms | "
-               "records sent | delivered once | duplicates delivered | corrupted/forged delivered |\n");
-        printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
-    }
-    for (size_t p = 0; p < sizeof profiles / sizeof profiles[0]; p++) {
+    for (size_t p = 0; p < N_PROFILES; p++) {
         if (only && strcmp(only, profiles[p].name)) continue;
-        result r;
-        run_profile(&profiles[p], hs, records, &r);
-        double rate = hs ? 100.0 * r.done / hs : 0;
-        uint64_t med = r.done ? r.times[r.done / 2] : 0;
-        uint64_t p99 = r.done ? r.times[(r.done * 99) / 100 < r.done ? (r.done * 99) / 100 : r.done - 1] : 0;
-        if (markdown)
-            printf("| %s | %u | %u (%.1f%%) | %u | %u | %llu | %llu | %llu | %llu | %llu | %llu |\n",
-                   profiles[p].name, hs, r.done, rate, r.failed, r.wedged, (unsigned long long)med,
-                   (unsigned long long)p99, r.records_sent, r.records_ok, r.dup_delivered, r.bad_delivered);
-        else
-            printf("%-9s handshakes=%u completed=%u (%.1f%%) failed=%u wedged=%u median_ms=%llu p99_ms=%llu "
-                   "records_sent=%llu delivered=%llu dup=%llu bad=%llu\n",
-                   profiles[p].name, hs, r.done, rate, r.failed, r.wedged, (unsigned long long)med,
-                   (unsigned long long)p99, r.records_sent, r.records_ok, r.dup_delivered, r.bad_delivered);
-        if (check && (r.wedged || r.dup_delivered || r.bad_delivered || rate < profiles[p].min_rate)) {
+        run_profile(p, hs, records, &res[p]);
+        print_row(&profiles[p], &res[p], md);
+        fflush(stdout);
+        if (chk && !check(&profiles[p], &res[p])) {
             fprintf(stderr, "FAIL: profile %s\n", profiles[p].name);
             fails++;
         }
-        free(r.times);
+    }
+    if (reasons) {
+        printf(md ? "\n| profile | failure reason (side: reason) | count |\n|---|---|---|\n"
+                  : "failure reasons:\n");
+        for (size_t p = 0; p < N_PROFILES; p++)
+            if (res[p].handshakes) print_reasons(&profiles[p], &res[p], md);
+        if (md) {
+            printf("\n| profile | link |\n|---|---|\n");
+            for (size_t p = 0; p < N_PROFILES; p++)
+                if (res[p].handshakes) printf("| %s | %s |\n", profiles[p].name, profiles[p].what);
+        }
+    }
+    for (size_t p = 0; p < N_PROFILES; p++) {
+        free(res[p].times);
+        free(res[p].fail_times);
     }
     return fails ? 1 : 0;
 }

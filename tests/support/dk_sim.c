@@ -113,6 +113,7 @@ static void read_app(dk_sim *sim, dk_conn *c, bool server)
     uint8_t buf[17000];
     size_t n;
     while (dk_conn_read(c, buf, sizeof buf, &n) == DK_OK) {
+        if (sim->on_rx) sim->on_rx(sim->on_rx_arg, server, buf, n);
         uint8_t *dst = server ? sim->s_rx : sim->c_rx;
         size_t *len = server ? &sim->s_rx_len : &sim->c_rx_len;
         if (*len + n <= DK_SIM_MAX_RX) {

@@ -52,6 +52,10 @@ typedef struct dk_sim {
     /* tap: every datagram put on the link (before impairments) */
     void (*tap)(void *arg, int to_server, const uint8_t *p, size_t len);
     void *tap_arg;
+    /* called with every application record a side reads (server != 0: the
+     * server read it), before it is appended to c_rx / s_rx */
+    void (*on_rx)(void *arg, int server, const uint8_t *p, size_t len);
+    void *on_rx_arg;
 } dk_sim;
 
 /* Configs are borrowed (the caller frees them). */
