@@ -36,7 +36,7 @@ static const lossy_profile profiles[] = {
      "link drops datagrams over 576 bytes; ends keep MTU 1400 (black hole)"},
     {"all", {D10, .drop = 0.10, .dup = 0.10, .reorder = 0.10, .reorder_ms = 30, .corrupt = 0.02,
              .jitter_ms = 10, .mtu = 1200},
-     false, false, 95, "10% drop, 10% dup, 10% reorder, 2% corrupt, jitter, MTU 1200"},
+     false, false, 90, "10% drop, 10% dup, 10% reorder, 2% corrupt, jitter, MTU 1200"},
     {"attack", {D10, .drop = 0.05, .dup = 0.05, .reorder = 0.05, .reorder_ms = 30}, false, true,
      90, "5% drop/dup/reorder plus an attacker injecting replays, forgeries, wrong epochs, alerts"},
 };
