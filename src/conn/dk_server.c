@@ -95,7 +95,9 @@ static dk_result negotiate(dk_conn *c, const dk_client_hello *ch)
     }
     c->peer_reneg_info =
         ch->exts.present_reneg_info || offered(ch->suites, ch->suites_len, RENEGOTIATION_SCSV);
-    if (ch->exts.present_server_name && ch->exts.server_name_len < sizeof c->server_name) {
+    /* A server_name extension may carry no host_name entry (only other
+     * name types): then there is no name to copy. */
+    if (ch->exts.server_name && ch->exts.server_name_len < sizeof c->server_name) {
         memcpy(c->server_name, ch->exts.server_name, ch->exts.server_name_len);
         c->server_name[ch->exts.server_name_len] = 0;
     }
