@@ -81,6 +81,7 @@ static dk_result send_client_hello(dk_conn *c)
     c->tlen = 0; /* R15: an earlier ClientHello and the HelloVerifyRequest are not hashed */
     c->next_recv_seq = c->send_seq; /* R6: the server's ServerHello echoes our message_seq */
     c->peer_flight_lo = c->peer_prev_flight_lo = c->next_recv_seq;
+    c->rebase_lo = c->rebase_hi = 0;
     DK_TRY(dk_flight_add(c, DK_HT_CLIENT_HELLO, body, w.off));
     return dk_flight_send(c, false);
 }

@@ -152,6 +152,7 @@ struct dk_conn {
     uint16_t send_seq;      /* next message_seq we use */
     uint16_t next_recv_seq; /* next_receive_seq */
     uint16_t peer_flight_lo, peer_prev_flight_lo;
+    uint16_t rebase_lo, rebase_hi; /* client: message_seq gap a ServerHello skipped */
     dk_reasm reasm;
 
     uint8_t peer_point[133]; /* client: the server's ECDHE public value */

@@ -68,8 +68,22 @@ static void client_rebase(dk_conn *c, const dk_hs_header *h)
         h->seq <= c->next_recv_seq || h->frag_offset != 0)
         return;
     dk_reasm_reset(&c->reasm);
+    c->rebase_lo = c->next_recv_seq;
+    c->rebase_hi = h->seq;
     c->next_recv_seq = h->seq;
     c->peer_flight_lo = h->seq;
+}
+
+/* After a rebase the server's flight continues from its ServerHello (R1: each
+ * new message takes the next message_seq), so a handshake message numbered
+ * inside the skipped gap means the ServerHello we took was corrupted or
+ * spoofed. Its transcript is wrong either way: fail now, instead of answering
+ * the real messages as retransmissions of an older flight until both sides
+ * time out (tests/robustness/hs_seq_test.c). */
+static bool in_rebase_gap(const dk_conn *c, uint8_t epoch, const dk_hs_header *h)
+{
+    return c->role == DK_ROLE_CLIENT && epoch == 0 && c->rebase_hi > c->rebase_lo &&
+           h->seq >= c->rebase_lo && h->seq < c->rebase_hi && !dk_sm_done(c);
 }
 
 static dk_result handle_fragment(dk_conn *c, uint8_t epoch, const dk_record *rec,
@@ -84,6 +98,11 @@ static dk_result handle_fragment(dk_conn *c, uint8_t epoch, const dk_record *rec
         return dk_client_on_hvr(c, frag, h->length);
     }
     client_rebase(c, h);
+    if (in_rebase_gap(c, epoch, h))
+        return dk_conn_fail(c, DK_ERR_HANDSHAKE, DK_AD_UNEXPECTED_MESSAGE,
+                            "server's %s has message_seq %u, below its ServerHello's %u: the "
+                            "ServerHello was corrupted in transit or spoofed",
+                            dk_hs_type_name(h->type), h->seq, c->rebase_hi);
     /* R3: "If the sequence number is less than next_receive_seq, the
      * message MUST be discarded." If it belongs to the peer's previous
      * flight, the peer is retransmitting: resend ours (R18, R19). */
@@ -97,9 +116,12 @@ static dk_result handle_fragment(dk_conn *c, uint8_t epoch, const dk_record *rec
         if (epoch == 1) refuse_renegotiation(c, h);
         return DK_DISCARD;
     }
-    /* R4: future messages are queued within a bound, else discarded. */
-    if (h->seq == c->next_recv_seq && h->frag_offset == 0 && h->frag_length == h->length &&
-        !dk_reasm_has(&c->reasm, h->seq)) {
+    /* R4: future messages are queued within a bound, else discarded. A
+     * whole message in order is taken at once and supersedes fragments held
+     * under its message_seq: they may be spoofed junk that disagrees with it
+     * and would otherwise keep it out for good (T12, R30). */
+    if (h->seq == c->next_recv_seq && h->frag_offset == 0 && h->frag_length == h->length) {
+        dk_reasm_release(&c->reasm, h->seq);
         dk_msg m = {h->type, h->seq, epoch, frag, h->length, 0};
         DK_TRY(deliver_message(c, &m));
         return dk_process_ready(c);
