@@ -1,23 +1,61 @@
 # dtlskit: the two commands a newcomer needs are `make run` and `make check`.
+#
+#   make run                 build, then an echo server and a client on 127.0.0.1
+#   make check               install test dependencies (as root), build, run every CTest test
+#   make check-asan          the same under AddressSanitizer + UBSan, in build-asan/
+#   make install [PREFIX=/usr/local] [DESTDIR=...]
+#   make bench | fuzz | conformance-report
+#
+# CMake does the work; BUILD, JOBS, PREFIX and CMAKE_FLAGS can be overridden.
 BUILD ?= build
+BUILD_ASAN ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
+BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run check clean
+.PHONY: all deps deps-test configure build run check check-asan install bench fuzz \
+        conformance-report clean
 
 all: build
 
 deps:
 	@bash scripts/deps.sh build
 
-$(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+deps-test:
+	@bash scripts/deps.sh all
 
-build: deps $(BUILD)/CMakeCache.txt
+# Re-running the configure step is cheap and picks up new options and files.
+configure:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+build: deps configure
 	cmake --build $(BUILD) -j$(JOBS)
 
-check: build
+run: build
+	bash scripts/run-demo.sh $(BUILD)
+
+check: deps-test
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j$(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
+check-asan: deps-test
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DDK_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD_ASAN) -j$(JOBS)
+	cd $(BUILD_ASAN) && ctest --output-on-failure -j$(JOBS)
+
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+bench: build
+	bash scripts/bench.sh $(BUILD)
+
+fuzz:
+	bash scripts/fuzz.sh
+
+conformance-report: build
+	bash scripts/conformance-report.sh $(BUILD)
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Installs the Debian packages dtlskit needs, only those missing. Idempotent.
-# Usage: scripts/deps.sh [build|test|all]
+# Installs the Debian 12 packages dtlskit needs, only those missing. Idempotent:
+# with everything present it changes nothing and needs no root.
+# Usage: scripts/deps.sh [build|test|all]   (test and all are the same)
 set -euo pipefail
 what=${1:-all}
+# build: compiler, CMake, libcrypto, cmocka (the unit tests are part of every build).
 pkgs_build="build-essential cmake pkg-config libssl-dev libcmocka-dev"
-pkgs_test="openssl gnutls-bin libmbedtls-dev libwolfssl-dev tshark iproute2 util-linux clang libclang-rt-14-dev valgrind"
+# test: the interop peers (openssl, gnutls-bin, Mbed TLS, wolfSSL), python3 for the
+# interop and install drivers, unshare/ip for network namespaces, tshark for
+# captures, clang + compiler-rt for fuzzing, valgrind.
+pkgs_test="openssl gnutls-bin libmbedtls-dev libwolfssl-dev python3 tshark iproute2 util-linux
+clang libclang-rt-14-dev valgrind"
 case "$what" in
   build) want="$pkgs_build" ;;
   test|all) want="$pkgs_build $pkgs_test" ;;
@@ -16,11 +22,15 @@ for p in $want; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
-  echo "deps: missing packages: ${missing[*]} (run as root, or install them)" >&2
+  echo "deps: missing packages: ${missing[*]}" >&2
+  echo "deps: run 'sudo scripts/deps.sh $what' (or install them) and retry" >&2
   exit 1
 fi
 echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections 2>/dev/null || true
+# tshark's wireshark-common asks whether non-root users may capture: answer no
+# beforehand so that nothing waits for a terminal.
+echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
 apt-get update -qq
-apt-get install -y -qq "${missing[@]}" >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+echo "deps: done" >&2

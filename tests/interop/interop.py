@@ -218,7 +218,9 @@ class Cell:
     def run_dtlskit_server(self, certs):
         port = free_udp_port()
         dk = self.start("dtlskit server", self.dtlskit_argv(port, certs))
-        if not dk.wait_for(r"^listening on ", min(self.deadline, time.monotonic() + 5), "out"):
+        # "listening on ADDR:PORT" (the CLI contract; "listening: ADDR:PORT" also accepted)
+        if not dk.wait_for(r"^listening(?: on|:) ", min(self.deadline, time.monotonic() + 5),
+                           "out"):
             if not dk.running():
                 raise CellFailed("dtlskit server exited (status %s) before listening"
                                  % dk.p.returncode)
@@ -267,7 +269,7 @@ class Cell:
         if peer_rc not in (0, None):
             raise CellFailed("%s %s exited with status %s"
                              % (name, self.peer_role(), peer_rc))
-        hs = re.search(r"^handshake: version=(\S+) suite=(\S+) ems=(\S+) peer=(.*?) mtu=(\d+)\s*$",
+        hs = re.search(r"^handshake: version=(\S+) suite=(\S+) ems=(\S+) peer=(.*?) mtu=(\d+)\b",
                        dk.stdout(), re.M)
         if not hs:
             raise CellFailed("dtlskit printed no 'handshake: ...' line")
@@ -340,7 +342,7 @@ class Cell:
     # ---- entry ---------------------------------------------------------------
 
     def run(self):
-        certs = find_certs(self.args.certs) if self.suite.kind != "psk" else None
+        certs = find_certs(self.args.certs, self.tmp) if self.suite.kind != "psk" else None
         self.peer.check_support(self)
         if self.args.role == "server":
             dk, dk_rc, peer, rc = self.run_dtlskit_server(certs)

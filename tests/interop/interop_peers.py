@@ -51,34 +51,48 @@ def run_quiet(argv, timeout=10):
 
 # ---- certificates -----------------------------------------------------------
 
-# File names tried in the certificate directory (tests/vectors/certs). The
-# first existing file whose content fits (certificate or private key) wins.
+# File names tried in the certificate directory (tests/vectors/certs, made by
+# scripts/gen-test-certs.sh). For each role the first existing file whose
+# content fits (certificate or private key) wins. Every CA found goes into one
+# trust bundle, so the EC and RSA hierarchies may have different roots.
 CERT_NAMES = {
-    "ca": ["ca", "ca-cert", "root-ca", "ca_cert", "ca-ecdsa"],
-    "ecdsa": ["server-ecdsa", "server-ec", "server_ecdsa", "ecdsa-server", "server"],
-    "rsa": ["server-rsa", "server_rsa", "rsa-server"],
-    "client": ["client-ecdsa", "client", "client-ec", "client_ecdsa"],
-    "client-rsa": ["client-rsa", "client_rsa", "rsa-client"],
+    "ca": ["ec-ca", "rsa-ca", "ca", "ca-cert", "root-ca"],
+    "ecdsa": ["ec-server", "server-ecdsa", "server-ec", "ecdsa-server", "server"],
+    "rsa": ["rsa-server", "server-rsa", "rsa_server"],
+    "client": ["ec-client", "client-ecdsa", "client", "client-ec"],
+    "client-rsa": ["rsa-client", "client-rsa", "client_rsa"],
 }
 CERT_SUFFIXES = [".pem", "-cert.pem", ".crt", "_cert.pem", ".cert.pem"]
 KEY_SUFFIXES = [".key", "-key.pem", ".key.pem", "_key.pem"]
 
 
-def _find(directory, stems, suffixes, marker):
+def _candidates(directory, stems, suffixes, marker):
     for stem in stems:
         for suf in suffixes:
             path = os.path.join(directory, stem + suf)
             if os.path.isfile(path):
                 with open(path, errors="replace") as f:
                     if marker in f.read():
-                        return path
-    return None
+                        yield path
+
+
+def _find(directory, stems, suffixes, marker):
+    return next(_candidates(directory, stems, suffixes, marker), None)
 
 
 class Certs:
-    def __init__(self, directory):
+    def __init__(self, directory, tmp):
         self.dir = directory
-        self.ca = self._need("ca", CERT_SUFFIXES, "BEGIN CERTIFICATE")
+        cas = list(dict.fromkeys(_candidates(directory, CERT_NAMES["ca"], CERT_SUFFIXES,
+                                             "BEGIN CERTIFICATE")))
+        if not cas:
+            raise CellFailed("no CA certificate in %s (tried %s)"
+                             % (directory, ", ".join(CERT_NAMES["ca"])))
+        self.ca = os.path.join(tmp, "ca-bundle.pem")
+        with open(self.ca, "w") as out:
+            for path in cas:
+                with open(path) as f:
+                    out.write(f.read().rstrip("\n") + "\n")
         self._names = {}
 
     def _need(self, what, suffixes, marker):
@@ -114,11 +128,11 @@ class Certs:
         return self._names[kind]
 
 
-def find_certs(directory):
+def find_certs(directory, tmp):
     if not os.path.isdir(directory):
         raise CellFailed("certificate directory %s does not exist "
                          "(scripts/gen-test-certs.sh makes it)" % directory)
-    return Certs(directory)
+    return Certs(directory, tmp)
 
 
 # ---- shared driving helpers ------------------------------------------------------
