@@ -273,13 +273,18 @@ dk_result dk_knob_send_record(dk_conn *c, uint8_t ct, const uint8_t *p, size_t l
     return dk_send_record(c, ct, p, len);
 }
 
+dk_result dk_knob_finished(dk_conn *c, bool client_label, size_t drop_tail, uint8_t vd[12])
+{
+    if (!c->transcript || c->tlen < drop_tail) return DK_ERR_STATE;
+    return dk_finished_compute(c, client_label, c->tlen - drop_tail, vd);
+}
+
 /* The client's Finished is the last message of its transcript (12-byte
  * header and 12-byte verify_data); recompute it over what precedes it. */
 dk_result dk_knob_client_finished(dk_conn *c, uint8_t vd[12])
 {
-    size_t fin = DK_HS_HEADER_LEN + DK_VERIFY_DATA_LEN;
-    if (!c->transcript || c->tlen < fin || c->role != DK_ROLE_CLIENT) return DK_ERR_STATE;
-    return dk_finished_compute(c, true, c->tlen - fin, vd);
+    if (c->role != DK_ROLE_CLIENT) return DK_ERR_STATE;
+    return dk_knob_finished(c, true, DK_HS_HEADER_LEN + DK_VERIFY_DATA_LEN, vd);
 }
 
 uint16_t dk_knob_next_recv_seq(const dk_conn *c) { return c->next_recv_seq; }

@@ -90,6 +90,10 @@ dk_result dk_knob_send_record(dk_conn *c, uint8_t ct, const uint8_t *p, size_t l
 /* The verify_data of the Finished the client just sent (it has sent its
  * flight 5 and not yet received the server's Finished). */
 dk_result dk_knob_client_finished(dk_conn *c, uint8_t vd[12]);
+/* A Finished verify_data (client's or server's label) over the
+ * connection's transcript without its last drop_tail bytes; for a client
+ * waiting for the server's Finished, (false, 0) is what it expects. */
+dk_result dk_knob_finished(dk_conn *c, bool client_label, size_t drop_tail, uint8_t vd[12]);
 /* The connection's next_receive_seq and whether its read epoch switched. */
 uint16_t dk_knob_next_recv_seq(const dk_conn *c);
 bool dk_knob_ccs_received(const dk_conn *c);
