@@ -98,4 +98,29 @@ static inline size_t conf_record(const dk_dgl *l, size_t i, size_t idx, uint8_t 
     return n;
 }
 
+/* Every record of every datagram of in, each as a datagram of its own. */
+static inline void conf_split(const dk_dgl *in, dk_dgl *out)
+{
+    for (size_t i = 0; i < in->n; i++) {
+        size_t off[64], sz[64];
+        size_t n = dk_craft_records(in->p[i], in->len[i], off, sz, 64);
+        for (size_t j = 0; j < n; j++) dk_dgl_push(out, in->p[i] + off[j], sz[j]);
+    }
+}
+
+/* The server failed with exactly one fatal alert (desc) and sent neither
+ * its CCS nor its Finished. */
+static inline void conf_assert_fatal_only(const dk_conn *c, const dk_dgl *out, uint8_t desc)
+{
+    static dk_obsl ol;
+    dk_obs_parse(&ol, out);
+    if (ol.n != 1) conf_dump("expected one fatal alert", out);
+    assert_int_equal(dk_conn_state(c), DK_STATE_FAILED);
+    assert_int_equal(ol.n, 1);
+    assert_int_equal(ol.o[0].ct, DK_CT_ALERT);
+    assert_true(ol.o[0].alert);
+    assert_int_equal(ol.o[0].alert_level, 2);
+    assert_int_equal(ol.o[0].alert_desc, desc);
+}
+
 #endif
