@@ -129,6 +129,7 @@ static void test_T11_R21_R24_R38_three_kilobyte_hello(void **st)
     conf_finish(&d, &to_s, &f4);
     dk_dgl_clear(&ch0);
     dk_dgl_clear(&frags);
+    dk_dgl_clear(&hvr);
     dk_dgl_clear(&ch1);
     dk_duo_free(&d);
 }
