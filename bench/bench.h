@@ -1,0 +1,93 @@
+/* dtlskit benchmark: dtlskit against OpenSSL's libssl DTLS in one process,
+ * with the same certificate, cipher suite, cookie, EMS and MTU settings.
+ *
+ * Every rate is per CPU-second of the process (CLOCK_PROCESS_CPUTIME_ID).
+ * Each row is measured in several interleaved runs (dtlskit, OpenSSL,
+ * dtlskit, ...); the table shows the median with min and max. */
+#ifndef DK_BENCH_H
+#define DK_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef DK_BENCH_CERTS
+#error "DK_BENCH_CERTS must name tests/vectors/certs"
+#endif
+#define BENCH_CERT(f) DK_BENCH_CERTS "/" f
+
+#define BENCH_HOST "localhost"
+#define BENCH_MTU 1400
+#define BENCH_PSK_ID "client1"
+extern const uint8_t bench_psk[16];
+
+/* Handshake kinds. */
+typedef enum { HS_ECDSA_P256, HS_ECDSA_X25519, HS_PSK_CCM8 } hs_kind;
+
+/* Process CPU time and wall time, in seconds. */
+double bench_cpu(void);
+double bench_thread_cpu(void);
+double bench_wall(void);
+void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* A measurement: how many operations in how much CPU time, and the share
+ * of the CPU spent on the server and client sides where it applies. */
+typedef struct bench_m {
+    double ops, cpu, server_cpu, client_cpu;
+} bench_m;
+
+/* How long each timed run lasts (CPU seconds); --quick shortens it. */
+extern double bench_run_s;
+
+/* ---- dtlskit (bench_dk.c) ---- */
+void dk_side_init(void);
+void dk_side_free(void);
+bench_m dk_handshakes(hs_kind k);
+bench_m dk_records(size_t len);
+bench_m dk_hvr(void);
+/* Heap: build n connection pairs, complete the handshakes, report live heap
+ * bytes per server and per client connection (bench_heap.c counts). */
+void dk_heap(size_t n, double *server, double *client);
+size_t dk_max_record(void);
+
+/* ---- OpenSSL (bench_ossl.c) ---- */
+void ossl_side_init(void);
+void ossl_side_free(void);
+bench_m ossl_handshakes(hs_kind k);
+bench_m ossl_records(size_t len);
+bench_m ossl_hvr(void);
+void ossl_heap(size_t n, double *server, double *client);
+size_t ossl_max_record(void);
+
+/* ---- floors (bench_floor.c): libcrypto alone ---- */
+void floor_init(void);
+void floor_free(void);
+/* keygen + derive (peer point checked) + sign: the server's share of an
+ * ECDHE-ECDSA P-256 handshake; keygen + derive + two verifies: the
+ * client's. Through dtlskit's crypto wrappers (wrapped) or raw EVP. */
+bench_m floor_handshake(bool wrapped);
+/* AES-128-GCM seal + open of len bytes on prefetched, keyed contexts. */
+bench_m floor_records(size_t len);
+
+/* ---- heap accounting (bench_heap.c) ---- */
+void heap_start(void);
+/* Live bytes allocated since heap_start (malloc_usable_size). */
+long long heap_live(void);
+void heap_stop(void);
+
+/* ---- loopback (bench_loop.c) ---- */
+typedef struct loop_result {
+    double wall_s, hs_per_s, server_rss_kib, server_cpu_s;
+    double syscalls_per_dgram;
+    size_t handshakes, failed, peak_in_flight;
+} loop_result;
+loop_result loop_handshakes(size_t clients, size_t in_flight, unsigned batch, bool gso);
+/* Records per second through the socket: 1200-byte records echoed by the
+ * endpoint, against the same pattern over plain UDP. */
+typedef struct loop_records {
+    double dtls_per_s, plain_per_s;
+    double dtls_syscalls_per_dgram, plain_syscalls_per_dgram;
+} loop_records;
+loop_records loop_record_rate(double seconds, unsigned batch, bool gso);
+
+#endif

@@ -1,0 +1,424 @@
+/* Loopback: the endpoint (src/net) in a child process on 127.0.0.1, clients
+ * in this process, each a dtlskit client connection on its own UDP socket.
+ *
+ * loop_handshakes: N clients, at most W in flight at once, every one a full
+ * ECDHE-ECDSA P-256 handshake with chain and host name verification. The
+ * server keeps every connection (its peak RSS is with all of them).
+ * loop_record_rate: one established client sends 1200-byte records with a
+ * window of 32 outstanding; the endpoint echoes them. The same pattern over
+ * plain UDP (an echo loop with the same recvmmsg/sendmmsg batching) is the
+ * baseline. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "dtlskit/dtlskit_endpoint.h"
+
+#define REC_LEN 1200
+#define WINDOW 32
+
+typedef struct child_report {
+    double cpu_s, rss_kib;
+    dk_endpoint_stats st;
+} child_report;
+
+static volatile sig_atomic_t g_stop;
+static void on_term(int sig) { g_stop = 1; }
+
+static dk_config *mk_server_cfg(void)
+{
+    dk_config *s = dk_config_new(DK_ROLE_SERVER);
+    uint16_t suite = DK_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, group = DK_GROUP_SECP256R1;
+    if (!s || dk_config_set_cert_chain_file(s, BENCH_CERT("ec-server-chain.pem")) != DK_OK ||
+        dk_config_set_private_key_file(s, BENCH_CERT("ec-server.key")) != DK_OK ||
+        dk_config_set_cipher_suites(s, &suite, 1) != DK_OK ||
+        dk_config_set_groups(s, &group, 1) != DK_OK)
+        bench_die("loop: server config");
+    return s;
+}
+
+static dk_config *mk_client_cfg(void)
+{
+    dk_config *c = dk_config_new(DK_ROLE_CLIENT);
+    uint16_t suite = DK_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, group = DK_GROUP_SECP256R1;
+    if (!c || dk_config_set_ca_file(c, BENCH_CERT("ec-ca.pem")) != DK_OK ||
+        dk_config_set_cipher_suites(c, &suite, 1) != DK_OK ||
+        dk_config_set_groups(c, &group, 1) != DK_OK)
+        bench_die("loop: client config");
+    return c;
+}
+
+static void echo_data(void *arg, dk_endpoint *ep, dk_endpoint_conn *c, const uint8_t *d, size_t n)
+{
+    if (dk_endpoint_send(ep, c, d, n) != DK_OK) bench_die("loop: echo");
+}
+
+static void report(int fd, const dk_endpoint_stats *st)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    child_report r = {0};
+    r.cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+              ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+    r.rss_kib = (double)ru.ru_maxrss;
+    if (st) r.st = *st;
+    if (write(fd, &r, sizeof r) != (ssize_t)sizeof r) _exit(3);
+}
+
+/* The child: the endpoint until SIGTERM. */
+static void serve_dtls(int port_fd, unsigned batch, bool gso)
+{
+    dk_config *cfg = mk_server_cfg();
+    dk_endpoint_options o;
+    dk_endpoint_options_init(&o);
+    o.server = cfg;
+    o.batch = batch;
+    o.gso = gso;
+    o.max_half_open = 65536;
+    o.max_connections = 1 << 20;
+    o.cb.on_data = echo_data;
+    dk_endpoint *ep = dk_endpoint_new(&o);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (!ep || dk_endpoint_listen(ep, (struct sockaddr *)&a, sizeof a) != DK_OK)
+        bench_die("loop: listen");
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (dk_endpoint_local_addr(ep, &ss, &len) != DK_OK) bench_die("loop: addr");
+    uint16_t port = ((struct sockaddr_in *)&ss)->sin_port;
+    if (write(port_fd, &port, sizeof port) != sizeof port) _exit(3);
+    while (!g_stop)
+        if (dk_endpoint_run_once(ep, -1) != DK_OK) bench_die("loop: run");
+    dk_endpoint_stats st;
+    dk_endpoint_get_stats(ep, &st);
+    report(port_fd, &st);
+    _exit(0);
+}
+
+/* The plain UDP echo: recvmmsg, then sendmmsg of the same datagrams. */
+static void serve_plain(int port_fd, unsigned batch)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0) bench_die("plain: bind");
+    socklen_t len = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    if (write(port_fd, &a.sin_port, sizeof a.sin_port) != sizeof a.sin_port) _exit(3);
+    static uint8_t bufs[64][2048];
+    struct mmsghdr msg[64];
+    struct iovec iov[64];
+    struct sockaddr_in from[64];
+    dk_endpoint_stats st = {0};
+    while (!g_stop) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        st.poll_calls++;
+        if (poll(&p, 1, -1) <= 0) continue;
+        for (unsigned i = 0; i < batch; i++) {
+            iov[i] = (struct iovec){bufs[i], sizeof bufs[i]};
+            msg[i].msg_hdr = (struct msghdr){.msg_name = &from[i], .msg_namelen = sizeof from[i],
+                                             .msg_iov = &iov[i], .msg_iovlen = 1};
+        }
+        st.recv_calls++;
+        int n = recvmmsg(fd, msg, batch, MSG_DONTWAIT, NULL);
+        if (n <= 0) continue;
+        for (int i = 0; i < n; i++) iov[i].iov_len = msg[i].msg_len;
+        st.send_calls++;
+        if (sendmmsg(fd, msg, (unsigned)n, 0) < 0) st.send_errors++;
+        st.datagrams_in += (uint64_t)n;
+        st.datagrams_out += (uint64_t)n;
+    }
+    report(port_fd, &st);
+    _exit(0);
+}
+
+typedef struct child {
+    pid_t pid;
+    int fd;
+    uint16_t port;
+} child;
+
+static child spawn(bool plain, unsigned batch, bool gso)
+{
+    int p[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, p) != 0) bench_die("socketpair");
+    child ch = {0};
+    ch.pid = fork();
+    if (ch.pid < 0) bench_die("fork");
+    if (ch.pid == 0) {
+        close(p[0]);
+        struct sigaction sa = {0};
+        sa.sa_handler = on_term;
+        sigaction(SIGTERM, &sa, NULL);
+        if (plain) serve_plain(p[1], batch);
+        serve_dtls(p[1], batch, gso);
+    }
+    close(p[1]);
+    ch.fd = p[0];
+    if (read(ch.fd, &ch.port, sizeof ch.port) != sizeof ch.port) bench_die("child port");
+    return ch;
+}
+
+static child_report reap(child *ch)
+{
+    kill(ch->pid, SIGTERM);
+    child_report r = {0};
+    if (read(ch->fd, &r, sizeof r) != sizeof r) bench_die("child report");
+    waitpid(ch->pid, NULL, 0);
+    close(ch->fd);
+    return r;
+}
+
+static double syscalls_per_dgram(const dk_endpoint_stats *st)
+{
+    double d = (double)(st->datagrams_in + st->datagrams_out);
+    return d > 0 ? (double)(st->recv_calls + st->send_calls + st->poll_calls) / d : 0;
+}
+
+/* ---- clients ----------------------------------------------------------------- */
+
+typedef struct lclient {
+    int fd;
+    dk_conn *c;
+} lclient;
+
+static int client_socket(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                            .sin_port = port};
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) bench_die("client socket");
+    return fd;
+}
+
+static void client_flush(lclient *cl)
+{
+    uint8_t buf[2048];
+    size_t n;
+    while (dk_conn_poll_datagram(cl->c, buf, sizeof buf, &n) == DK_OK)
+        (void)send(cl->fd, buf, n, 0);
+}
+
+static bool client_start(lclient *cl, const dk_config *cfg, uint16_t port, int epfd, uint64_t now)
+{
+    cl->fd = client_socket(port);
+    cl->c = dk_conn_new(cfg, NULL, 0);
+    if (!cl->c || dk_conn_set_server_name(cl->c, BENCH_HOST) != DK_OK ||
+        dk_conn_connect(cl->c, now) != DK_OK)
+        bench_die("client start");
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = cl};
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, cl->fd, &ev) != 0) bench_die("epoll");
+    client_flush(cl);
+    return true;
+}
+
+static void client_end(lclient *cl)
+{
+    close(cl->fd);
+    dk_conn_free(cl->c);
+    cl->c = NULL;
+}
+
+/* Returns 1 when established, -1 when failed, 0 otherwise. */
+static int client_input(lclient *cl, uint64_t now)
+{
+    uint8_t buf[4096];
+    ssize_t n;
+    while ((n = recv(cl->fd, buf, sizeof buf, 0)) > 0) {
+        dk_result r = dk_conn_receive(cl->c, buf, (size_t)n, now);
+        (void)r;
+    }
+    client_flush(cl);
+    dk_state st = dk_conn_state(cl->c);
+    return st == DK_STATE_ESTABLISHED ? 1 : st == DK_STATE_FAILED ? -1 : 0;
+}
+
+static void raise_fd_limit(size_t want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    if (rl.rlim_cur < want + 64) {
+        rl.rlim_cur = rl.rlim_max < want + 64 ? rl.rlim_max : want + 64;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* Client retransmission timers, by scanning the in-flight set (W entries). */
+static void client_timers(lclient *cls, size_t w, uint64_t now, size_t *failed, size_t *inflight)
+{
+    for (size_t i = 0; i < w; i++) {
+        lclient *cl = &cls[i];
+        if (!cl->c || dk_conn_next_timeout(cl->c) > now) continue;
+        dk_result r = dk_conn_handle_timeout(cl->c, now);
+        (void)r;
+        client_flush(cl);
+        if (dk_conn_state(cl->c) == DK_STATE_FAILED) {
+            client_end(cl);
+            (*failed)++;
+            (*inflight)--;
+        }
+    }
+}
+
+loop_result loop_handshakes(size_t clients, size_t in_flight, unsigned batch, bool gso)
+{
+    raise_fd_limit(in_flight);
+    child ch = spawn(false, batch, gso);
+    dk_config *cfg = mk_client_cfg();
+    lclient *cls = calloc(in_flight, sizeof *cls);
+    struct epoll_event *evs = calloc(in_flight, sizeof *evs);
+    int epfd = epoll_create1(0);
+    loop_result res = {0};
+    size_t started = 0, inflight = 0;
+    double t0 = bench_wall();
+    while (res.handshakes + res.failed < clients) {
+        uint64_t now = dk_endpoint_now_ms();
+        for (size_t i = 0; i < in_flight && started < clients; i++) {
+            if (cls[i].c) continue;
+            client_start(&cls[i], cfg, ch.port, epfd, now);
+            started++;
+            inflight++;
+        }
+        if (inflight > res.peak_in_flight) res.peak_in_flight = inflight;
+        int n = epoll_wait(epfd, evs, (int)in_flight, 50);
+        now = dk_endpoint_now_ms();
+        for (int i = 0; i < n; i++) {
+            lclient *cl = evs[i].data.ptr;
+            int r = client_input(cl, now);
+            if (r == 0) continue;
+            if (r > 0) res.handshakes++;
+            else res.failed++;
+            client_end(cl);
+            inflight--;
+        }
+        client_timers(cls, in_flight, now, &res.failed, &inflight);
+    }
+    res.wall_s = bench_wall() - t0;
+    res.hs_per_s = (double)res.handshakes / res.wall_s;
+    child_report r = reap(&ch);
+    res.server_rss_kib = r.rss_kib;
+    res.server_cpu_s = r.cpu_s;
+    res.syscalls_per_dgram = syscalls_per_dgram(&r.st);
+    close(epfd);
+    free(cls);
+    free(evs);
+    dk_config_free(cfg);
+    return res;
+}
+
+/* ---- records through the socket ---------------------------------------------- */
+
+static double dtls_records(uint16_t port, double seconds)
+{
+    dk_config *cfg = mk_client_cfg();
+    lclient cl;
+    int epfd = epoll_create1(0);
+    client_start(&cl, cfg, port, epfd, dk_endpoint_now_ms());
+    while (client_input(&cl, dk_endpoint_now_ms()) == 0) {
+        struct pollfd p = {.fd = cl.fd, .events = POLLIN};
+        poll(&p, 1, 100);
+    }
+    uint8_t rec[REC_LEN] = {0}, out[WINDOW][REC_LEN + 64], in[WINDOW][2048];
+    struct mmsghdr msg[WINDOW];
+    struct iovec iov[WINDOW];
+    uint64_t done = 0;
+    size_t outstanding = 0;
+    double start = bench_wall(), end = start + seconds;
+    while (bench_wall() < end) {
+        unsigned k = 0;
+        while (outstanding + k < WINDOW) {
+            size_t n;
+            if (dk_conn_write(cl.c, rec, sizeof rec) != DK_OK ||
+                dk_conn_poll_datagram(cl.c, out[k], sizeof out[k], &n) != DK_OK)
+                bench_die("dtls records: write");
+            iov[k] = (struct iovec){out[k], n};
+            msg[k].msg_hdr = (struct msghdr){.msg_iov = &iov[k], .msg_iovlen = 1};
+            k++;
+        }
+        if (k && sendmmsg(cl.fd, msg, k, 0) != (int)k) bench_die("dtls records: sendmmsg");
+        outstanding += k;
+        struct pollfd p = {.fd = cl.fd, .events = POLLIN};
+        if (poll(&p, 1, 200) <= 0) {
+            outstanding = 0; /* lost: start a new window */
+            continue;
+        }
+        for (unsigned i = 0; i < WINDOW; i++) {
+            iov[i] = (struct iovec){in[i], sizeof in[i]};
+            msg[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1};
+        }
+        int got = recvmmsg(cl.fd, msg, WINDOW, MSG_DONTWAIT, NULL);
+        for (int i = 0; i < got; i++) {
+            size_t n;
+            if (dk_conn_receive(cl.c, in[i], msg[i].msg_len, dk_endpoint_now_ms()) < 0) continue;
+            while (dk_conn_read(cl.c, in[i], sizeof in[i], &n) == DK_OK) done++;
+            outstanding--;
+        }
+    }
+    double rate = (double)done / (bench_wall() - start);
+    client_end(&cl);
+    close(epfd);
+    dk_config_free(cfg);
+    return rate;
+}
+
+static double plain_records(uint16_t port, double seconds)
+{
+    int fd = client_socket(port);
+    uint8_t out[REC_LEN] = {0}, in[WINDOW][2048];
+    struct mmsghdr msg[WINDOW];
+    struct iovec iov[WINDOW];
+    uint64_t done = 0;
+    size_t outstanding = 0;
+    double start = bench_wall(), end = start + seconds;
+    while (bench_wall() < end) {
+        unsigned k = 0;
+        while (outstanding + k < WINDOW) {
+            iov[k] = (struct iovec){out, sizeof out};
+            msg[k].msg_hdr = (struct msghdr){.msg_iov = &iov[k], .msg_iovlen = 1};
+            k++;
+        }
+        if (k && sendmmsg(fd, msg, k, 0) != (int)k) bench_die("plain records: sendmmsg");
+        outstanding += k;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 200) <= 0) {
+            outstanding = 0;
+            continue;
+        }
+        for (unsigned i = 0; i < WINDOW; i++) {
+            iov[i] = (struct iovec){in[i], sizeof in[i]};
+            msg[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1};
+        }
+        int got = recvmmsg(fd, msg, WINDOW, MSG_DONTWAIT, NULL);
+        for (int i = 0; i < got; i++) {
+            done++;
+            outstanding--;
+        }
+    }
+    double rate = (double)done / (bench_wall() - start);
+    close(fd);
+    return rate;
+}
+
+loop_records loop_record_rate(double seconds, unsigned batch, bool gso)
+{
+    loop_records res = {0};
+    child ch = spawn(false, batch, gso);
+    res.dtls_per_s = dtls_records(ch.port, seconds);
+    child_report r = reap(&ch);
+    res.dtls_syscalls_per_dgram = syscalls_per_dgram(&r.st);
+    ch = spawn(true, batch, false);
+    res.plain_per_s = plain_records(ch.port, seconds);
+    r = reap(&ch);
+    res.plain_syscalls_per_dgram = syscalls_per_dgram(&r.st);
+    return res;
+}

@@ -1,0 +1,356 @@
+/* dtlskit-bench: the table of docs/PERFORMANCE.md.
+ *
+ *   dtlskit-bench [--json] [--quick] [--runs N] [--clients N] [--in-flight N]
+ *                 [--only PREFIX] [--no-loopback]
+ *
+ * Each row is measured in N interleaved runs (dtlskit then OpenSSL, then the
+ * other way round); the median is shown with min and max. "ratio" is always
+ * dtlskit / other; the "better" column says which direction is good. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+const uint8_t bench_psk[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                               0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+double bench_run_s = 0.4;
+
+#define MAX_RUNS 15
+#define MAX_ROWS 40
+
+double bench_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double bench_thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double bench_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void bench_die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "dtlskit-bench: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(1);
+}
+
+/* ---- rows ------------------------------------------------------------------ */
+
+typedef struct row {
+    const char *name, *unit, *other; /* other: "openssl", "raw-evp", "plain-udp", ... */
+    bool lower_better;
+    const char *target; /* a sentence, or NULL */
+    double dk[MAX_RUNS], ot[MAX_RUNS];
+    int n;
+} row;
+
+static row g_rows[MAX_ROWS];
+static int g_nrows;
+
+static row *get_row(const char *name, const char *unit, const char *other, bool lower,
+                    const char *target)
+{
+    for (int i = 0; i < g_nrows; i++)
+        if (strcmp(g_rows[i].name, name) == 0) return &g_rows[i];
+    if (g_nrows == MAX_ROWS) bench_die("too many rows");
+    row *r = &g_rows[g_nrows++];
+    r->name = name;
+    r->unit = unit;
+    r->other = other;
+    r->lower_better = lower;
+    r->target = target;
+    return r;
+}
+
+static void add(const char *name, const char *unit, const char *other, bool lower,
+                const char *target, double dk, double ot)
+{
+    row *r = get_row(name, unit, other, lower, target);
+    if (r->n < MAX_RUNS) {
+        r->dk[r->n] = dk;
+        r->ot[r->n] = ot;
+        r->n++;
+    }
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct stat3 {
+    double med, min, max;
+} stat3;
+
+static stat3 summarize(const double *v, int n)
+{
+    double s[MAX_RUNS];
+    memcpy(s, v, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_d);
+    stat3 r = {n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2, s[0], s[n - 1]};
+    return r;
+}
+
+/* ---- options --------------------------------------------------------------- */
+
+typedef struct opts {
+    bool json, quick, loopback;
+    int runs;
+    size_t clients, in_flight;
+    const char *only;
+} opts;
+
+static bool want(const opts *o, const char *name)
+{
+    return !o->only || strncmp(name, o->only, strlen(o->only)) == 0;
+}
+
+static void parse(int argc, char **argv, opts *o)
+{
+    *o = (opts){false, false, true, 5, 10000, 1000, NULL};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool more = i + 1 < argc;
+        if (strcmp(a, "--json") == 0) o->json = true;
+        else if (strcmp(a, "--quick") == 0) o->quick = true;
+        else if (strcmp(a, "--no-loopback") == 0) o->loopback = false;
+        else if (strcmp(a, "--runs") == 0 && more) o->runs = atoi(argv[++i]);
+        else if (strcmp(a, "--clients") == 0 && more) o->clients = (size_t)atol(argv[++i]);
+        else if (strcmp(a, "--in-flight") == 0 && more) o->in_flight = (size_t)atol(argv[++i]);
+        else if (strcmp(a, "--only") == 0 && more) o->only = argv[++i];
+        else bench_die("unknown argument %s (see bench/bench_main.c)", a);
+    }
+    if (o->quick) {
+        bench_run_s = 0.05;
+        o->runs = 1;
+        o->clients = 300;
+        o->in_flight = 100;
+    }
+    if (o->runs < 1 || o->runs > MAX_RUNS) bench_die("--runs must be 1..%d", MAX_RUNS);
+}
+
+/* ---- one run of every row ---------------------------------------------------- */
+
+static double rate(bench_m m) { return m.ops / m.cpu; }
+static double us(double cpu, double ops) { return cpu / ops * 1e6; }
+
+static void handshake_rows(const opts *o, int run, hs_kind k, const char *name)
+{
+    if (!want(o, name)) return;
+    bench_m d, s;
+    if (run % 2) {
+        s = ossl_handshakes(k);
+        d = dk_handshakes(k);
+    } else {
+        d = dk_handshakes(k);
+        s = ossl_handshakes(k);
+    }
+    const char *tgt = k == HS_ECDSA_P256 ? "ratio >= 2" : k == HS_PSK_CCM8 ? "ratio >= 4" : NULL;
+    add(name, "handshakes/cpu-s", "openssl", false, tgt, rate(d), rate(s));
+    if (k != HS_ECDSA_P256) return;
+    add("hs-ecdsa-p256.server", "us-cpu/handshake", "openssl", true, NULL,
+        us(d.server_cpu, d.ops), us(s.server_cpu, s.ops));
+    add("hs-ecdsa-p256.client", "us-cpu/handshake", "openssl", true, NULL,
+        us(d.client_cpu, d.ops), us(s.client_cpu, s.ops));
+    bench_m f = floor_handshake(false);
+    add("hs-ecdsa-p256.server-x-floor", "x server floor", "openssl", true, "dtlskit <= 1.15",
+        us(d.server_cpu, d.ops) / us(f.server_cpu, f.ops),
+        us(s.server_cpu, s.ops) / us(f.server_cpu, f.ops));
+}
+
+static void floor_rows(const opts *o, int run)
+{
+    if (!want(o, "crypto-floor")) return;
+    bench_m w, r;
+    if (run % 2) {
+        r = floor_handshake(false);
+        w = floor_handshake(true);
+    } else {
+        w = floor_handshake(true);
+        r = floor_handshake(false);
+    }
+    add("crypto-floor-ecdsa-p256", "handshakes/cpu-s", "raw-evp", false, NULL, rate(w), rate(r));
+    add("crypto-floor-ecdsa-p256.server", "us-cpu/handshake", "raw-evp", true, NULL,
+        us(w.server_cpu, w.ops), us(r.server_cpu, r.ops));
+    add("crypto-floor-ecdsa-p256.client", "us-cpu/handshake", "raw-evp", true, NULL,
+        us(w.client_cpu, w.ops), us(r.client_cpu, r.ops));
+}
+
+static void record_rows(const opts *o, int run, size_t max_len)
+{
+    if (want(o, "records-1200")) {
+        bench_m d, s, f;
+        if (run % 2) {
+            s = ossl_records(1200);
+            d = dk_records(1200);
+        } else {
+            d = dk_records(1200);
+            s = ossl_records(1200);
+        }
+        f = floor_records(1200);
+        add("records-1200", "records/cpu-s", "openssl", false, "ratio > 1", rate(d), rate(s));
+        add("records-1200.x-floor", "x seal+open floor", "openssl", false, "dtlskit >= 0.9",
+            rate(d) / rate(f), rate(s) / rate(f));
+    }
+    if (want(o, "records-max")) {
+        bench_m d = dk_records(max_len), s = ossl_records(max_len);
+        double mb = (double)max_len / 1e6;
+        add("records-max-mbps", "MB/cpu-s", "openssl", false, NULL, rate(d) * mb, rate(s) * mb);
+    }
+}
+
+static void misc_rows(const opts *o, int run)
+{
+    if (want(o, "heap")) {
+        size_t n = o->quick ? 20 : 100;
+        double ds, dc, os, oc;
+        dk_heap(n, &ds, &dc);
+        ossl_heap(n, &os, &oc);
+        add("heap-server", "bytes/connection", "openssl", true, "dtlskit <= 4096", ds, os);
+        add("heap-client", "bytes/connection", "openssl", true, "dtlskit <= 4096", dc, oc);
+    }
+    if (want(o, "hvr")) {
+        bench_m d = dk_hvr(), s = ossl_hvr();
+        add("hvr-per-s", "hvr/cpu-s", "openssl", false, "dtlskit >= 1000000", rate(d), rate(s));
+    }
+}
+
+static void loopback_rows(const opts *o, int run)
+{
+    if (!o->loopback) return;
+    if (want(o, "loopback-10k")) {
+        loop_result b = loop_handshakes(o->clients, o->in_flight, 32, false);
+        loop_result u = run == 0 ? loop_handshakes(o->clients / 4, o->in_flight / 4, 1, false) : b;
+        if (b.failed) fprintf(stderr, "loopback: %zu handshakes failed\n", b.failed);
+        add("loopback-10k", "wall-s", "-", true, NULL, b.wall_s, NAN);
+        add("loopback-10k.hs-per-wall-s", "handshakes/s", "-", false, NULL, b.hs_per_s, NAN);
+        add("loopback-10k.server-cpu", "us-cpu/handshake", "-", true, NULL,
+            b.server_cpu_s / (double)b.handshakes * 1e6, NAN);
+        add("loopback-10k.server-peak-rss", "KiB", "-", true, NULL, b.server_rss_kib, NAN);
+        add("loopback-10k.peak-in-flight", "handshakes", "-", false, ">= 1000",
+            (double)b.peak_in_flight, NAN);
+        if (run == 0)
+            add("loopback-10k.syscalls-per-dgram", "syscalls/datagram", "batch=1", true, NULL,
+                b.syscalls_per_dgram, u.syscalls_per_dgram);
+    }
+    if (want(o, "loopback-records")) {
+        double secs = o->quick ? 0.3 : 1.0;
+        loop_records r = loop_record_rate(secs, 32, false);
+        add("loopback-records-1200", "records/s", "plain-udp", false, NULL, r.dtls_per_s,
+            r.plain_per_s);
+        add("loopback-records-1200.syscalls-per-dgram", "syscalls/datagram", "plain-udp", true,
+            NULL, r.dtls_syscalls_per_dgram, r.plain_syscalls_per_dgram);
+        if (run == 0) {
+            loop_records g = loop_record_rate(secs, 32, true), one = loop_record_rate(secs, 1, false);
+            add("loopback-records-1200.gso", "records/s", "no-gso", false, NULL, g.dtls_per_s,
+                r.dtls_per_s);
+            add("loopback-records-1200.batch1", "records/s", "batch=32", false, NULL,
+                one.dtls_per_s, r.dtls_per_s);
+            add("loopback-records-1200.batch1-syscalls", "syscalls/datagram", "batch=32", true,
+                NULL, one.dtls_syscalls_per_dgram, r.dtls_syscalls_per_dgram);
+        }
+    }
+}
+
+/* ---- output ------------------------------------------------------------------- */
+
+static void print_num(char *out, size_t cap, double v)
+{
+    if (isnan(v)) snprintf(out, cap, "-");
+    else if (fabs(v) >= 100) snprintf(out, cap, "%.0f", v);
+    else snprintf(out, cap, "%.3g", v);
+}
+
+static void print_table(void)
+{
+    printf("%-40s %-18s %-30s %-30s %-7s %s\n", "row", "unit", "dtlskit median [min..max]",
+           "other median [min..max]", "ratio", "target");
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        stat3 d = summarize(r->dk, r->n), o = summarize(r->ot, r->n);
+        char a[3][32], b[3][32], dk[160], ot[200], ratio[32];
+        print_num(a[0], 32, d.med), print_num(a[1], 32, d.min), print_num(a[2], 32, d.max);
+        print_num(b[0], 32, o.med), print_num(b[1], 32, o.min), print_num(b[2], 32, o.max);
+        snprintf(dk, sizeof dk, "%s [%s..%s]", a[0], a[1], a[2]);
+        if (isnan(o.med)) snprintf(ot, sizeof ot, "-");
+        else snprintf(ot, sizeof ot, "%s: %s [%s..%s]", r->other, b[0], b[1], b[2]);
+        if (isnan(o.med)) snprintf(ratio, sizeof ratio, "-");
+        else snprintf(ratio, sizeof ratio, "%.2f", d.med / o.med);
+        printf("%-40s %-18s %-30s %-30s %-7s %s\n", r->name, r->unit, dk, ot, ratio,
+               r->target ? r->target : "");
+    }
+}
+
+static void json_num(const char *key, double v)
+{
+    if (isnan(v)) printf(", \"%s\": null", key);
+    else printf(", \"%s\": %.6g", key, v);
+}
+
+static void print_json(void)
+{
+    for (int i = 0; i < g_nrows; i++) {
+        row *r = &g_rows[i];
+        stat3 d = summarize(r->dk, r->n), o = summarize(r->ot, r->n);
+        printf("{\"row\": \"%s\", \"unit\": \"%s\"", r->name, r->unit);
+        json_num("dtlskit", d.med);
+        json_num(strcmp(r->other, "openssl") == 0 ? "openssl" : "other", o.med);
+        json_num("ratio", isnan(o.med) ? NAN : d.med / o.med);
+        printf(", \"other_name\": \"%s\", \"better\": \"%s\", \"runs\": %d", r->other,
+               r->lower_better ? "lower" : "higher", r->n);
+        json_num("dtlskit_min", d.min);
+        json_num("dtlskit_max", d.max);
+        json_num("other_min", o.min);
+        json_num("other_max", o.max);
+        if (r->target) printf(", \"target\": \"%s\"", r->target);
+        printf("}\n");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    opts o;
+    parse(argc, argv, &o);
+    dk_side_init();
+    ossl_side_init();
+    floor_init();
+    size_t max_len = dk_max_record();
+    if (max_len > ossl_max_record()) max_len = ossl_max_record();
+    for (int run = 0; run < o.runs; run++) {
+        if (!o.json) fprintf(stderr, "run %d/%d\n", run + 1, o.runs);
+        handshake_rows(&o, run, HS_ECDSA_P256, "hs-ecdsa-p256");
+        handshake_rows(&o, run, HS_ECDSA_X25519, "hs-ecdsa-x25519");
+        handshake_rows(&o, run, HS_PSK_CCM8, "hs-psk-ccm8");
+        floor_rows(&o, run);
+        record_rows(&o, run, max_len);
+        misc_rows(&o, run);
+        loopback_rows(&o, run);
+    }
+    if (o.json) print_json();
+    else print_table();
+    floor_free();
+    ossl_side_free();
+    dk_side_free();
+    return 0;
+}
