@@ -6,6 +6,8 @@
 #include "cli_args.h"
 #include "cli_util.h"
 
+int probe_main(int argc, char **argv); /* probe.c: `dtlskit probe` */
+
 static int run(cli_mode mode, int argc, char **argv)
 {
     cli_opts o;
@@ -33,6 +35,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "client") == 0) {
         return run(CLI_CLIENT, argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "probe") == 0) {
+        return probe_main(argc - 2, argv + 2);
     }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         cli_print_main_usage(stdout);
