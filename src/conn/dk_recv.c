@@ -91,6 +91,9 @@ static dk_result handle_fragment(dk_conn *c, uint8_t epoch, const dk_record *rec
 {
     if (h->frag_length < h->length) c->stats.fragments_in++;
     if (!dk_hs_type_known(h->type)) return DK_DISCARD; /* R30: invalid, not fatal */
+    /* dk_config_set_handshake_limits: max_message caps every message, not
+     * only those that go through reassembly (tests/robustness/limits_test.c). */
+    if (h->length > c->cfg->max_message) return DK_DISCARD;
     if (c->role == DK_ROLE_SERVER && epoch == 0 && h->type == DK_HT_CLIENT_HELLO)
         return dk_gate_conn_hello(c, rec, h, frag);
     if (c->role == DK_ROLE_CLIENT && epoch == 0 && h->type == DK_HT_HELLO_VERIFY_REQUEST) {
