@@ -91,7 +91,7 @@ size_t rb_record(uint8_t *out, size_t cap, uint8_t ct, uint16_t version, uint16_
     for (int i = 0; i < 6; i++) out[5 + i] = (uint8_t)(seq >> (8 * (5 - i)));
     out[11] = (uint8_t)(len >> 8);
     out[12] = (uint8_t)len;
-    if (len) memcpy(out + 13, payload, len);
+    if (len && payload != out + 13) memmove(out + 13, payload, len);
     return 13 + len;
 }
 
