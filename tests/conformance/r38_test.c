@@ -47,11 +47,10 @@ static void finish_pending(dk_duo *d, dk_duo_run *r, const dk_conn *pending)
 /* T6 (headline): CH0, HVR, CH1(ok), server flight; then CH(3,rs,0,-) gets a
  * stateless HVR echoing ms 3 and rs (R5, R11), no new ServerHello flight,
  * and the pending handshake completes with the client's flight (R3, R16). */
-static void test_T6_R3_R5_R11_R16_midhandshake_hello_gets_stateless_hvr(void **st)
+static void run_T6(const char *kind, uint64_t seed)
 {
-    (void)st;
     dk_duo d;
-    dk_duo_init(&d, "psk", "psk", 6);
+    dk_duo_init(&d, kind, kind, seed);
     dk_duo_run r;
     dk_duo_to_flight4(&d, &r);
     dk_conn *pending = d.s;
@@ -77,6 +76,41 @@ static void test_T6_R3_R5_R11_R16_midhandshake_hello_gets_stateless_hvr(void **s
     dk_dgl_clear(&out);
 
     finish_pending(&d, &r, pending);
+    dk_duo_run_free(&r);
+    dk_duo_free(&d);
+}
+
+static void test_T6_R3_R5_R11_R16_midhandshake_hello_gets_stateless_hvr(void **st)
+{
+    (void)st;
+    run_T6("psk", 6);
+}
+
+static void test_T6_R3_R5_R11_R16_midhandshake_hello_gets_stateless_hvr_ec(void **st)
+{
+    (void)st;
+    run_T6("ec", 66);
+}
+
+/* R38 (a) after the handshake: the ClientHello that created the
+ * association, resent (new record number), is dropped: no flight, no HVR,
+ * the association untouched. */
+static void test_R38a_creating_hello_after_handshake_dropped(void **st)
+{
+    (void)st;
+    dk_duo d;
+    dk_duo_init(&d, "psk", "psk", 380);
+    dk_duo_run r;
+    dk_duo_establish(&d, &r);
+    dk_conn *assoc = d.s;
+    uint8_t dg[DK_DG_CAP];
+    dk_dgl out = {0};
+    size_t n = hello_as(&r.ch1, 1, 9, dg);
+    assert_int_equal(dk_duo_to_server(&d, dg, n, &out), DK_OK);
+    conf_expect_silence(&out, "creating ClientHello after the handshake");
+    assert_ptr_equal(d.s, assoc);
+    assert_int_equal(d.new_handshakes, 0);
+    assert_true(dk_duo_data_flows(&d));
     dk_duo_run_free(&r);
     dk_duo_free(&d);
 }
@@ -353,6 +387,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_T6_R3_R5_R11_R16_midhandshake_hello_gets_stateless_hvr),
+        cmocka_unit_test(test_T6_R3_R5_R11_R16_midhandshake_hello_gets_stateless_hvr_ec),
+        cmocka_unit_test(test_R38a_creating_hello_after_handshake_dropped),
         cmocka_unit_test(test_T6a_R38_seed_sequence_ms2_ms3_first_cookie),
         cmocka_unit_test(test_T6b_R16_R38_stale_cookie_hvr_then_new_cookie_replaces),
         cmocka_unit_test(test_T6c_R2_R3_R18_exact_ch1_resent_retransmits_flight),
