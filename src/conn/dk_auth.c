@@ -80,7 +80,9 @@ static bool pin_matches(const dk_conn *c, const uint8_t *der, size_t len)
     return false;
 }
 
-static dk_result chain_trusted(dk_conn *c, const dk_certificate *cert)
+/* With a trust store, the leaf's key and name come from the parse the
+ * verification made (*have_key): a certificate is decoded once. */
+static dk_result chain_trusted(dk_conn *c, const dk_certificate *cert, bool *have_key)
 {
     const dk_config *cfg = c->cfg;
     bool client = c->role == DK_ROLE_CLIENT;
@@ -88,9 +90,12 @@ static dk_result chain_trusted(dk_conn *c, const dk_certificate *cert)
     if (cfg->trust) {
         char reason[160] = "";
         const char *host = client && c->server_name[0] ? c->server_name : NULL;
-        if (dk_chain_verify(cfg->trust, cert->der, cert->len, cert->n, host, dk_cfg_wallclock(cfg),
-                            client, reason, sizeof reason) == DK_OK)
+        if (dk_chain_verify_leaf(cfg->trust, cert->der, cert->len, cert->n, host,
+                                 dk_cfg_wallclock(cfg), client, reason, sizeof reason,
+                                 &c->peer_key, c->peer_identity, sizeof c->peer_identity) == DK_OK) {
+            *have_key = true;
             return DK_OK;
+        }
         int alert = strstr(reason, "issuer") ? DK_AD_UNKNOWN_CA
                     : strstr(reason, "expired") ? DK_AD_CERTIFICATE_EXPIRED
                                                 : DK_AD_BAD_CERTIFICATE;
@@ -107,13 +112,14 @@ static dk_result chain_trusted(dk_conn *c, const dk_certificate *cert)
 dk_result dk_verify_peer_chain(dk_conn *c, const dk_certificate *cert)
 {
     if (cert->n == 0) return DK_ERR_INTERNAL;
-    DK_TRY(chain_trusted(c, cert));
     dk_pkey_free(c->peer_key);
     c->peer_key = NULL;
-    if (dk_cert_public_key(cert->der[0], cert->len[0], &c->peer_key) != DK_OK)
+    bool have_key = false;
+    DK_TRY(chain_trusted(c, cert, &have_key));
+    if (!have_key && dk_cert_leaf_info(cert->der[0], cert->len[0], &c->peer_key, c->peer_identity,
+                                       sizeof c->peer_identity) != DK_OK)
         return dk_conn_fail(c, DK_ERR_CERT, DK_AD_BAD_CERTIFICATE,
                             "peer certificate does not parse");
-    dk_cert_subject_cn(cert->der[0], cert->len[0], c->peer_identity, sizeof c->peer_identity);
     return DK_OK;
 }
 

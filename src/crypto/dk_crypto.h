@@ -138,6 +138,11 @@ DK_MUST_CHECK dk_result dk_cert_public_key(const uint8_t *der, size_t len, dk_pk
 /* Subject common name, printable, NUL-terminated (empty if none). */
 void dk_cert_subject_cn(const uint8_t *der, size_t len, char *out, size_t cap);
 
+/* The leaf's public key and subject CN from one parse of the DER (each
+ * decode of a certificate costs a public-key decoder run in OpenSSL 3). */
+DK_MUST_CHECK dk_result dk_cert_leaf_info(const uint8_t *der, size_t len, dk_pkey **key, char *cn,
+                                          size_t cn_cap);
+
 /* Trust anchors: an X509_STORE inside. */
 typedef struct dk_trust dk_trust;
 dk_trust *dk_trust_new(void);
@@ -155,6 +160,14 @@ DK_MUST_CHECK dk_result dk_chain_verify(const dk_trust *t, const uint8_t *const 
                                         const size_t *len, size_t n, const char *hostname,
                                         int64_t now, bool purpose_server, char *reason,
                                         size_t reason_cap);
+
+/* dk_chain_verify, and on success the leaf's public key and subject CN
+ * taken from the same parse (the leaf is decoded once per handshake). */
+DK_MUST_CHECK dk_result dk_chain_verify_leaf(const dk_trust *t, const uint8_t *const *der,
+                                             const size_t *len, size_t n, const char *hostname,
+                                             int64_t now, bool purpose_server, char *reason,
+                                             size_t reason_cap, dk_pkey **leaf_key, char *cn,
+                                             size_t cn_cap);
 
 /* A self-signed ECDSA P-256 certificate valid from now-1h for 30 days, with
  * the CN and a DNS SAN of common_name. Returns the DER and private key. */

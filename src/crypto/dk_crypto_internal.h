@@ -35,6 +35,10 @@ dk_pkey *dk_pkey_wrap(EVP_PKEY *pkey);
  * trailing bytes). */
 X509 *dk_x509_from_der(const uint8_t *der, size_t len);
 
+/* The leaf's public key and printable subject CN, from a parsed X509. */
+DK_MUST_CHECK dk_result dk_x509_public_key(X509 *x, dk_pkey **out);
+void dk_x509_subject_cn(X509 *x, char *out, size_t cap);
+
 /* Drop whatever libcrypto left on this thread's error queue. */
 void dk_crypto_clear_errors(void);
 

@@ -105,11 +105,13 @@ static bool set_params(X509_STORE_CTX *ctx, const char *hostname, int64_t now,
     return X509_VERIFY_PARAM_set1_host(vp, hostname, 0) == 1;
 }
 
-dk_result dk_chain_verify(const dk_trust *t, const uint8_t *const *der, const size_t *len,
-                          size_t n, const char *hostname, int64_t now, bool purpose_server,
-                          char *reason, size_t reason_cap)
+dk_result dk_chain_verify_leaf(const dk_trust *t, const uint8_t *const *der, const size_t *len,
+                               size_t n, const char *hostname, int64_t now, bool purpose_server,
+                               char *reason, size_t reason_cap, dk_pkey **leaf_key, char *cn,
+                               size_t cn_cap)
 {
     set_reason(reason, reason_cap, "");
+    if (leaf_key) *leaf_key = NULL;
     if (!t || n == 0 || !der || !len) {
         set_reason(reason, reason_cap, !t ? "no trust anchors" : "no certificate");
         return DK_ERR_CERT;
@@ -129,7 +131,9 @@ dk_result dk_chain_verify(const dk_trust *t, const uint8_t *const *der, const si
         goto done;
     }
     if (X509_verify_cert(ctx) == 1) {
-        r = DK_OK;
+        r = leaf_key ? dk_x509_public_key(leaf, leaf_key) : DK_OK;
+        if (r == DK_OK && cn) dk_x509_subject_cn(leaf, cn, cn_cap);
+        if (r != DK_OK) set_reason(reason, reason_cap, "certificate public key does not parse");
     } else {
         int err = X509_STORE_CTX_get_error(ctx);
         set_reason(reason, reason_cap, X509_verify_cert_error_string(err));
@@ -140,4 +144,12 @@ done:
     X509_free(leaf);
     ERR_clear_error();
     return r;
+}
+
+dk_result dk_chain_verify(const dk_trust *t, const uint8_t *const *der, const size_t *len,
+                          size_t n, const char *hostname, int64_t now, bool purpose_server,
+                          char *reason, size_t reason_cap)
+{
+    return dk_chain_verify_leaf(t, der, len, n, hostname, now, purpose_server, reason, reason_cap,
+                                NULL, NULL, 0);
 }

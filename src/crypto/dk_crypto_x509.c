@@ -88,15 +88,10 @@ void dk_chain_clear(dk_chain *c)
     memset(c, 0, sizeof *c);
 }
 
-dk_result dk_cert_public_key(const uint8_t *der, size_t len, dk_pkey **out)
+/* The public key of a parsed certificate, wrapped. */
+dk_result dk_x509_public_key(X509 *x, dk_pkey **out)
 {
-    if (!out) return DK_ERR_INVALID_ARG;
-    *out = NULL;
-    if (dk_crypto_init() != DK_OK) return DK_ERR_CRYPTO;
-    X509 *x = dk_x509_from_der(der, len);
-    if (!x) return DK_ERR_CERT;
     EVP_PKEY *pk = X509_get_pubkey(x); /* a new reference */
-    X509_free(x);
     if (!pk) {
         ERR_clear_error();
         return DK_ERR_CERT;
@@ -105,13 +100,23 @@ dk_result dk_cert_public_key(const uint8_t *der, size_t len, dk_pkey **out)
     return *out ? DK_OK : DK_ERR_NOMEM;
 }
 
+dk_result dk_cert_public_key(const uint8_t *der, size_t len, dk_pkey **out)
+{
+    if (!out) return DK_ERR_INVALID_ARG;
+    *out = NULL;
+    if (dk_crypto_init() != DK_OK) return DK_ERR_CRYPTO;
+    X509 *x = dk_x509_from_der(der, len);
+    if (!x) return DK_ERR_CERT;
+    dk_result r = dk_x509_public_key(x, out);
+    X509_free(x);
+    return r;
+}
+
 /* Printable ASCII only; anything else becomes '?'. */
-void dk_cert_subject_cn(const uint8_t *der, size_t len, char *out, size_t cap)
+void dk_x509_subject_cn(X509 *x, char *out, size_t cap)
 {
     if (!out || cap == 0) return;
     out[0] = '\0';
-    X509 *x = dk_x509_from_der(der, len);
-    if (!x) return;
     const X509_NAME *subj = X509_get_subject_name(x);
     int idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
     X509_NAME_ENTRY *e = idx >= 0 ? X509_NAME_get_entry(subj, idx) : NULL;
@@ -122,8 +127,30 @@ void dk_cert_subject_cn(const uint8_t *der, size_t len, char *out, size_t cap)
         out[o++] = (utf8[i] >= 0x20 && utf8[i] < 0x7f) ? (char)utf8[i] : '?';
     out[o] = '\0';
     OPENSSL_free(utf8);
-    X509_free(x);
     ERR_clear_error();
+}
+
+void dk_cert_subject_cn(const uint8_t *der, size_t len, char *out, size_t cap)
+{
+    if (!out || cap == 0) return;
+    out[0] = '\0';
+    X509 *x = dk_x509_from_der(der, len);
+    if (!x) return;
+    dk_x509_subject_cn(x, out, cap);
+    X509_free(x);
+}
+
+dk_result dk_cert_leaf_info(const uint8_t *der, size_t len, dk_pkey **key, char *cn, size_t cn_cap)
+{
+    if (!key) return DK_ERR_INVALID_ARG;
+    *key = NULL;
+    if (dk_crypto_init() != DK_OK) return DK_ERR_CRYPTO;
+    X509 *x = dk_x509_from_der(der, len);
+    if (!x) return DK_ERR_CERT;
+    dk_result r = dk_x509_public_key(x, key);
+    if (r == DK_OK) dk_x509_subject_cn(x, cn, cn_cap);
+    X509_free(x);
+    return r;
 }
 
 bool dk_pkey_matches_cert(const dk_pkey *priv, const uint8_t *der, size_t der_len)
