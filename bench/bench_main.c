@@ -119,6 +119,7 @@ typedef struct opts {
     int runs;
     size_t clients, in_flight;
     const char *only;
+    const char *profile; /* "dk" or "ossl": only that stack's P-256 handshakes, for perf */
 } opts;
 
 static bool want(const opts *o, const char *name)
@@ -128,7 +129,7 @@ static bool want(const opts *o, const char *name)
 
 static void parse(int argc, char **argv, opts *o)
 {
-    *o = (opts){false, false, true, 5, 10000, 1000, NULL};
+    *o = (opts){false, false, true, 5, 10000, 1000, NULL, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool more = i + 1 < argc;
@@ -139,6 +140,8 @@ static void parse(int argc, char **argv, opts *o)
         else if (strcmp(a, "--clients") == 0 && more) o->clients = (size_t)atol(argv[++i]);
         else if (strcmp(a, "--in-flight") == 0 && more) o->in_flight = (size_t)atol(argv[++i]);
         else if (strcmp(a, "--only") == 0 && more) o->only = argv[++i];
+        else if (strcmp(a, "--profile") == 0 && more) o->profile = argv[++i];
+        else if (strcmp(a, "--seconds") == 0 && more) bench_run_s = atof(argv[++i]);
         else bench_die("unknown argument %s (see bench/bench_main.c)", a);
     }
     if (o->quick) {
@@ -335,6 +338,12 @@ int main(int argc, char **argv)
     dk_side_init();
     ossl_side_init();
     floor_init();
+    if (o.profile) {
+        bench_m m = strcmp(o.profile, "dk") == 0 ? dk_handshakes(HS_ECDSA_P256)
+                                                   : ossl_handshakes(HS_ECDSA_P256);
+        printf("%s: %.0f handshakes in %.3f cpu-s\n", o.profile, m.ops, m.cpu);
+        return 0;
+    }
     size_t max_len = dk_max_record();
     if (max_len > ossl_max_record()) max_len = ossl_max_record();
     for (int run = 0; run < o.runs; run++) {

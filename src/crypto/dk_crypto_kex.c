@@ -196,7 +196,11 @@ dk_result dk_kex_derive(dk_kex *k, const uint8_t *peer, size_t peer_len, uint8_t
     r = DK_ERR_CRYPTO;
     /* RFC 8422 5.11 / RFC 7748 6.1: an all-zero X25519 result (a peer
      * point of small order) is rejected; libcrypto fails the derive too. */
-    if (ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, pk) == 1 &&
+    /* The peer value was validated in kex_peer_key (on the curve, not the
+     * point at infinity: full validation for these cofactor-1 curves), so
+     * libcrypto is not asked to check it again (validate_peer = 0), which
+     * would add a scalar multiplication by the group order. */
+    if (ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) == 1 &&
         EVP_PKEY_derive(ctx, tmp, &n) == 1 && n == gi->secret_len && !all_zero(tmp, n)) {
         memcpy(secret, tmp, n);
         *secret_len = n;
