@@ -136,6 +136,13 @@ enum {
     PR_A_LAST_FLIGHT = 64, /* EXPECT_SILENCE: retransmitted server CCS and Finished allowed */
 };
 
+/* PS_SEND_FLIGHT arguments. */
+enum {
+    PS_A_HVR_AFTER_SH = 1, /* a HelloVerifyRequest right after the ServerHello */
+    PS_A_HELLO_REQ = 2,    /* a HelloRequest before ServerHelloDone */
+    PS_A_DUP_CR = 4,       /* two CertificateRequests (message_seq n and n+1) */
+};
+
 typedef struct pr_step {
     uint8_t op;
     bool setup;           /* failing here is INCONCLUSIVE, not FAIL */
@@ -239,6 +246,9 @@ typedef struct pr_wire {
     bool have_peer;
     bool accept_new;   /* --serve: a datagram from a new address switches to it */
     bool peer_changed; /* set when that happened */
+    struct sockaddr_in stale; /* --serve: a previous client, ignored */
+    bool have_stale;
+    uint16_t rec_version;     /* record version we send; 0 = DTLS 1.2 */
     pr_pcap *pcap;
     FILE *keylog;
     uint64_t t0;

@@ -235,6 +235,7 @@ bool pr_wire_recv(pr_wire *w, uint64_t deadline)
         ssize_t got = recvfrom(w->fd, d, sizeof d, MSG_DONTWAIT, (struct sockaddr *)&src, &sl);
         if (got < 0) continue; /* ICMP errors on a peer that went away */
         pr_pcap_write(w->pcap, &src, &w->local, d, (size_t)got);
+        if (w->have_stale && same_addr(&src, &w->stale)) continue;
         if (w->serve && !w->have_peer) {
             w->peer = src;
             w->have_peer = true;

@@ -18,6 +18,14 @@
         {.op = PR_EXPECT_FLIGHT, .setup = true, .arg = PR_A_NEED_CR}
 /* ... and completed: an established association. */
 #define ESTABLISH TO_FLIGHT, {.op = PR_COMPLETE, .setup = true}
+/* --serve: the client's first ClientHello; then the cookie exchange; then
+ * our flight and the client's. */
+#define SV_CH0 {.op = PS_EXPECT_CH, MS(0), .setup = true}
+#define SV_HELLO                                                                                   \
+    SV_CH0, {.op = PS_SEND_HVR, .setup = true},                                                    \
+        {.op = PS_EXPECT_CH, .setup = true, .cookie = PR_CK_HVR}
+#define SV_TO_CLIENT_FLIGHT                                                                        \
+    SV_HELLO, {.op = PS_SEND_FLIGHT, .setup = true}, {.op = PS_EXPECT_FLIGHT, .setup = true}
 #define ALERT(level, desc) .arg = ((level) << 8 | (desc))
 
 static const pr_scenario k_scenarios[] = {
@@ -209,6 +217,46 @@ static const pr_scenario k_scenarios[] = {
 /* ---- beyond SCENARIOS.md ---- */
 {"T29", "R10,R11", "ClientHello with a 255-byte invalid cookie: treated as no cookie (HVR)", 0,
  S({.op = PR_SEND_CH, .cookie = PR_CK_LONG}, {.op = PR_EXPECT_HVR}, {.op = PR_LIVENESS})},
+/* ---- client side: the probe is the server (--serve) ---- */
+{"T20c", "R29,R30", "client: HVR with rs=2^32-1, then ServerHello with rs=53: accepted", PR_F_SERVE,
+ S(SV_CH0, {.op = PS_SEND_HVR, RS(4294967295u)}, {.op = PS_EXPECT_CH, MS(1), .cookie = PR_CK_HVR},
+   {.op = PS_SEND_FLIGHT, RS(53)}, {.op = PS_EXPECT_FLIGHT}, {.op = PS_LIVENESS})},
+{"T20d", "R12,R29", "client: second HVR with rs=0 after one with rs=5: answered with a new ClientHello", PR_F_SERVE,
+ S(SV_CH0, {.op = PS_SEND_HVR, RS(5)}, {.op = PS_EXPECT_CH, MS(1), .cookie = PR_CK_HVR},
+   {.op = PS_SEND_HVR, RS(0)}, {.op = PS_EXPECT_CH, MS(2), .cookie = PR_CK_HVR},
+   {.op = PS_SEND_FLIGHT}, {.op = PS_EXPECT_FLIGHT}, {.op = PS_LIVENESS})},
+{"T26", "R12", "client: HVR after ServerHello: ignored, never a restart", PR_F_SERVE,
+ S(SV_HELLO, {.op = PS_SEND_FLIGHT, .arg = PS_A_HVR_AFTER_SH}, {.op = PS_EXPECT_FLIGHT},
+   {.op = PS_LIVENESS})},
+{"T26b", "R36", "client: HelloRequest in the middle of the handshake: ignored", PR_F_SERVE,
+ S(SV_HELLO, {.op = PS_SEND_FLIGHT, .arg = PS_A_HELLO_REQ}, {.op = PS_EXPECT_FLIGHT},
+   {.op = PS_LIVENESS})},
+{"T26c", "R12", "client: two HVRs with new cookies: a new ClientHello each time, ms = previous + 1", PR_F_SERVE,
+ S(SV_CH0, {.op = PS_SEND_HVR}, {.op = PS_EXPECT_CH, MS(1), .cookie = PR_CK_HVR},
+   {.op = PS_SEND_HVR}, {.op = PS_EXPECT_CH, MS(2), .cookie = PR_CK_HVR}, {.op = PS_SEND_FLIGHT},
+   {.op = PS_EXPECT_FLIGHT}, {.op = PS_LIVENESS})},
+{"T26d", "R9", "client: HVR with version DTLS 1.0: accepted", PR_F_SERVE,
+ S(SV_CH0, {.op = PS_SEND_HVR, .arg = 0xFEFF}, {.op = PS_EXPECT_CH, MS(1), .cookie = PR_CK_HVR},
+   {.op = PS_SEND_FLIGHT}, {.op = PS_EXPECT_FLIGHT}, {.op = PS_LIVENESS})},
+{"T26e", "R9", "client: HVR with version DTLS 1.2: accepted", PR_F_SERVE,
+ S(SV_CH0, {.op = PS_SEND_HVR, .arg = 0xFEFD}, {.op = PS_EXPECT_CH, MS(1), .cookie = PR_CK_HVR},
+   {.op = PS_SEND_FLIGHT}, {.op = PS_EXPECT_FLIGHT}, {.op = PS_LIVENESS})},
+{"T27", "R33", "client: server Finished (epoch 1) without CCS: rejected or discarded", PR_F_SERVE,
+ S(SV_TO_CLIENT_FLIGHT, {.op = PS_SEND_FIN, EP(1)},
+   {.op = PS_EXPECT_ALERT_OR_SILENCE, .within = 800}, {.op = PS_LIVENESS})},
+{"T27b", "R26,R33", "client: CCS then a plaintext epoch-0 Finished: rejected or discarded", PR_F_SERVE,
+ S(SV_TO_CLIENT_FLIGHT, {.op = PS_SEND_CCS}, {.op = PS_SEND_FIN, EP(0)},
+   {.op = PS_EXPECT_ALERT_OR_SILENCE, .within = 800}, {.op = PS_LIVENESS})},
+{"T27c", "R1", "client: duplicate CertificateRequest (next message_seq): rejected or discarded", PR_F_SERVE | PR_F_CERT,
+ S(SV_HELLO, {.op = PS_SEND_FLIGHT, .arg = PS_A_DUP_CR},
+   {.op = PS_EXPECT_ALERT_OR_SILENCE, .within = 800}, {.op = PS_LIVENESS})},
+{"T27d", "R3", "client: bogus Finished before ServerHello: discarded or rejected, no ClientHello in response", PR_F_SERVE,
+ S(SV_CH0, {.op = PS_SEND_MSG, EP(0), .arg = DK_HT_FINISHED},
+   {.op = PS_EXPECT_ALERT_OR_SILENCE, .within = 600}, {.op = PS_LIVENESS})},
+{"T29c", "R10", "client: HVR with a 255-byte cookie: echoed whole", PR_F_SERVE,
+ S(SV_CH0, {.op = PS_SEND_HVR, .cookie = PR_CK_LONG},
+   {.op = PS_EXPECT_CH, MS(1), .cookie = PR_CK_HVR}, {.op = PS_SEND_FLIGHT},
+   {.op = PS_EXPECT_FLIGHT}, {.op = PS_LIVENESS})},
 };
 
 const pr_scenario *pr_scenarios(size_t *n)

@@ -155,7 +155,8 @@ static bool seal_send(pr_wire *w, uint8_t ct, uint16_t epoch, uint64_t rs, bool 
         if (!w->keys.ready) return false;
         c = &w->keys.w;
     }
-    if (dk_record_seal(c, ct, DK_DTLS12, epoch, rs, pt, len, dg, sizeof dg, &n) != DK_OK)
+    uint16_t version = w->rec_version ? w->rec_version : DK_DTLS12;
+    if (dk_record_seal(c, ct, version, epoch, rs, pt, len, dg, sizeof dg, &n) != DK_OK)
         return false;
     if (epoch == 0) w->last_rs0 = rs;
     return pr_send_datagram(w, dg, n);
