@@ -184,7 +184,14 @@ static dk_result check_epoch(dk_conn *c, const dk_sm_row *row, const dk_msg *m)
 dk_result dk_sm_handle(dk_conn *c, unsigned event, const dk_msg *m)
 {
     const dk_sm_row *row = find_row(c, event);
-    if (!row) return no_row(c, event);
+    if (!row) {
+        /* R36: a HelloRequest in the middle of a handshake is ignored, but it
+         * still used up its message_seq (R1), or the rest of the server's
+         * flight would wait behind it forever (probe T26b). */
+        if (c->role == DK_ROLE_CLIENT && event == DK_HT_HELLO_REQUEST && m)
+            c->next_recv_seq = (uint16_t)(m->seq + 1);
+        return no_row(c, event);
+    }
     count_row(c, row);
     dk_msg local;
     if (event != DK_EV_CCS) {
