@@ -165,7 +165,13 @@ static dk_result classify(dk_conn *c, const dk_record *rec, const dk_hs_header *
     dk_reader r;
     dk_reader_init(&r, body, h->length);
     dk_client_hello ch;
-    if (dk_client_hello_read(&r, &ch) != DK_OK) return DK_DISCARD;
+    /* The gate admits on the cookie, which does not cover the extensions: a
+     * connection whose creating ClientHello does not parse would otherwise
+     * wait, with no timer, for nothing (tests/robustness/malformed_hs_test.c). */
+    if (dk_client_hello_read(&r, &ch) != DK_OK)
+        return c->have_creating_ch ? DK_DISCARD
+                                   : dk_conn_fail(c, DK_ERR_DECODE, DK_AD_DECODE_ERROR,
+                                                  "malformed ClientHello");
     uint8_t hash[32];
     DK_TRY(dk_hash(DK_HASH_SHA256, body, h->length, hash));
     dk_cookie_ctx *ctx = dk_cfg_cookie(c->cfg);
