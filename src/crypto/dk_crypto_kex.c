@@ -2,6 +2,7 @@
  * the NIST curves secp256r1 and secp384r1 (RFC 8422). */
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
@@ -43,6 +44,51 @@ static const kex_group_info *group_info(uint16_t group)
 }
 
 bool dk_group_supported(uint16_t group) { return group_info(group) != NULL; }
+
+/* One key per NIST curve, made once per process and only read afterwards:
+ * the parameter template for key generation and for peer keys. Building a
+ * curve from its name costs a new EC_GROUP with its Montgomery setup (a
+ * modular inversion) every time; copying it from a template does not. */
+static EVP_PKEY *g_tmpl[DK_ARRAY_LEN(k_groups)];
+static CRYPTO_ONCE g_tmpl_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void tmpl_init(void)
+{
+    for (size_t i = 0; i < DK_ARRAY_LEN(k_groups); i++)
+        if (k_groups[i].curve) g_tmpl[i] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", k_groups[i].curve);
+    ERR_clear_error();
+}
+
+static EVP_PKEY *group_template(const kex_group_info *gi)
+{
+    if (!gi->curve || !CRYPTO_THREAD_run_once(&g_tmpl_once, tmpl_init)) return NULL;
+    return g_tmpl[gi - k_groups];
+}
+
+static EVP_PKEY *ec_keygen(const kex_group_info *gi)
+{
+    EVP_PKEY *t = group_template(gi), *k = NULL;
+    if (!t) return EVP_PKEY_Q_keygen(NULL, NULL, "EC", gi->curve);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, t, NULL);
+    if (!ctx || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_keygen(ctx, &k) != 1) k = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    return k;
+}
+
+/* A peer's point on our curve; setting it decodes the point, which checks
+ * that it lies on the curve. */
+static EVP_PKEY *ec_peer(const kex_group_info *gi, const uint8_t *pub, size_t pub_len)
+{
+    EVP_PKEY *t = group_template(gi);
+    if (!t) return NULL;
+    EVP_PKEY *k = EVP_PKEY_new();
+    if (!k || EVP_PKEY_copy_parameters(k, t) != 1 ||
+        EVP_PKEY_set1_encoded_public_key(k, pub, pub_len) != 1) {
+        EVP_PKEY_free(k);
+        return NULL;
+    }
+    return k;
+}
 
 /* An EC key from its parts: the public point alone (a peer's key) or the
  * private scalar with its public point (a key pair). Importing the point
@@ -100,7 +146,7 @@ done:
 static EVP_PKEY *kex_keygen(const kex_group_info *gi, const uint8_t *seed, size_t seed_len)
 {
     if (!seed) {
-        if (gi->curve) return EVP_PKEY_Q_keygen(NULL, NULL, "EC", gi->curve);
+        if (gi->curve) return ec_keygen(gi);
         return EVP_PKEY_Q_keygen(NULL, NULL, gi->keytype);
     }
     if (seed_len < 64) return NULL;
@@ -156,7 +202,7 @@ static dk_result kex_peer_key(const kex_group_info *gi, const uint8_t *peer, siz
     if (peer_len != gi->pub_len) return DK_ERR_DECODE;
     if (gi->curve && peer[0] != 0x04) return DK_ERR_DECODE;
     if (gi->curve)
-        *out = ec_from_parts(gi, NULL, peer, peer_len);
+        *out = ec_peer(gi, peer, peer_len);
     else
         *out = EVP_PKEY_new_raw_public_key_ex(NULL, gi->keytype, NULL, peer, peer_len);
     if (!*out) return DK_ERR_CRYPTO;
