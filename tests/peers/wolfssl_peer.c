@@ -163,6 +163,16 @@ static void setup_ctx(struct wpeer *p)
     setup_creds(p);
 }
 
+/* wolfSSL 5.5 offers X25519 but fails an ECDHE-PSK ServerKeyExchange on
+ * X25519 with "Bad ECC Peer Key" (-352), against OpenSSL as well: a client
+ * with an ECDHE-PSK suite offers only the NIST curves it handles. */
+static void offer_nist_groups_only(struct wpeer *p)
+{
+    if (wolfSSL_UseSupportedCurve(p->ssl, WOLFSSL_ECC_SECP256R1) != WOLFSSL_SUCCESS ||
+        wolfSSL_UseSupportedCurve(p->ssl, WOLFSSL_ECC_SECP384R1) != WOLFSSL_SUCCESS)
+        peer_fail(&p->o, "wolfSSL_UseSupportedCurve failed");
+}
+
 static void setup_ssl(struct wpeer *p)
 {
     p->ssl = wolfSSL_new(p->ctx);
@@ -175,6 +185,8 @@ static void setup_ssl(struct wpeer *p)
     if (p->o.mtu)
         fprintf(stderr, "%s: note: --mtu %u ignored: this wolfSSL build has no "
                         "wolfSSL_dtls_set_mtu (WOLFSSL_DTLS_MTU)\n", p->o.prog, p->o.mtu);
+    if (!p->o.is_server && p->o.ciphers && strstr(p->o.ciphers, "ECDHE_PSK"))
+        offer_nist_groups_only(p);
     if (!p->o.is_server && p->o.servername) {
         if (wolfSSL_check_domain_name(p->ssl, p->o.servername) != WOLFSSL_SUCCESS)
             peer_fail(&p->o, "wolfSSL_check_domain_name failed");
