@@ -4,7 +4,7 @@
 #   make check               install test dependencies (as root), build, run every CTest test
 #   make check-asan          the same under AddressSanitizer + UBSan, in build-asan/
 #   make install [PREFIX=/usr/local] [DESTDIR=...]
-#   make bench | fuzz | conformance-report
+#   make bench | fuzz | conformance-report | robustness-report
 #
 # CMake does the work; BUILD, JOBS, PREFIX and CMAKE_FLAGS can be overridden.
 BUILD ?= build
@@ -15,7 +15,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 
 .PHONY: all deps deps-test configure build run check check-asan install bench fuzz \
-        conformance-report clean
+        conformance-report robustness-report clean
 
 all: build
 
@@ -56,6 +56,10 @@ fuzz:
 
 conformance-report: build
 	bash scripts/conformance-report.sh $(BUILD)
+
+# Lossy-link table, real-peer proxy runs, flood and memory figures into docs/ROBUSTNESS.md.
+robustness-report: build
+	bash scripts/robustness-report.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -12,6 +12,11 @@
 
 struct dk_trust {
     X509_STORE *store;
+    /* DER of every anchor loaded from a file: a peer chain that repeats an
+     * anchor after its leaf needs no decoding of that certificate. */
+    uint8_t **anchor_der;
+    size_t *anchor_len;
+    size_t n_anchors;
 };
 
 dk_trust *dk_trust_new(void)
@@ -31,7 +36,40 @@ void dk_trust_free(dk_trust *t)
 {
     if (!t) return;
     X509_STORE_free(t->store);
+    for (size_t i = 0; i < t->n_anchors; i++) OPENSSL_free(t->anchor_der[i]);
+    dk_free(t->anchor_der);
+    dk_free(t->anchor_len);
     dk_free(t);
+}
+
+/* Remember the DER of every anchor now in the store (a best effort: on
+ * failure chains are simply decoded in full). */
+static void note_anchors(dk_trust *t)
+{
+    STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(t->store);
+    int n = objs ? sk_X509_OBJECT_num(objs) : 0;
+    for (size_t i = 0; i < t->n_anchors; i++) OPENSSL_free(t->anchor_der[i]);
+    t->n_anchors = 0;
+    uint8_t **der = dk_realloc(t->anchor_der, (size_t)(n ? n : 1) * sizeof *der);
+    if (der) t->anchor_der = der;
+    size_t *len = dk_realloc(t->anchor_len, (size_t)(n ? n : 1) * sizeof *len);
+    if (len) t->anchor_len = len;
+    if (!der || !len) return;
+    for (int i = 0; i < n; i++) {
+        X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+        unsigned char *d = NULL;
+        int l = x ? i2d_X509(x, &d) : -1;
+        if (l <= 0) continue;
+        t->anchor_der[t->n_anchors] = d;
+        t->anchor_len[t->n_anchors++] = (size_t)l;
+    }
+}
+
+static bool is_anchor(const dk_trust *t, const uint8_t *der, size_t len)
+{
+    for (size_t i = 0; i < t->n_anchors; i++)
+        if (t->anchor_len[i] == len && memcmp(t->anchor_der[i], der, len) == 0) return true;
+    return false;
 }
 
 /* Every certificate in a PEM file becomes a trust anchor. */
@@ -39,6 +77,7 @@ dk_result dk_trust_load_file(dk_trust *t, const char *path)
 {
     if (!t || !path) return DK_ERR_INVALID_ARG;
     int ok = X509_STORE_load_file(t->store, path);
+    if (ok == 1) note_anchors(t);
     ERR_clear_error();
     return ok == 1 ? DK_OK : DK_ERR_FILE;
 }
@@ -67,13 +106,17 @@ static void set_reason(char *reason, size_t cap, const char *text)
  * certificate authority MAY be omitted from the chain, under the assumption
  * that the remote end must already possess it in order to validate it in
  * any case." A root counts only when it is in the trust store. */
-static bool parse_chain(const uint8_t *const *der, const size_t *len, size_t n, X509 **leaf,
-                        STACK_OF(X509) **rest)
+static bool parse_chain(const dk_trust *t, const uint8_t *const *der, const size_t *len, size_t n,
+                        X509 **leaf, STACK_OF(X509) **rest)
 {
     *leaf = dk_x509_from_der(der[0], len[0]);
     *rest = sk_X509_new_null();
     if (!*leaf || !*rest) return false;
     for (size_t i = 1; i < n; i++) {
+        /* An anchor repeated by the peer is a self-signed root we hold
+         * already: left out without decoding it (each decode runs an
+         * OpenSSL 3 public-key decoder). */
+        if (is_anchor(t, der[i], len[i])) continue;
         X509 *x = dk_x509_from_der(der[i], len[i]);
         if (x && X509_self_signed(x, 0) == 1) {
             X509_free(x);
@@ -120,7 +163,7 @@ dk_result dk_chain_verify_leaf(const dk_trust *t, const uint8_t *const *der, con
     STACK_OF(X509) *rest = NULL;
     X509_STORE_CTX *ctx = NULL;
     dk_result r = DK_ERR_CERT;
-    if (!parse_chain(der, len, n, &leaf, &rest)) {
+    if (!parse_chain(t, der, len, n, &leaf, &rest)) {
         set_reason(reason, reason_cap, "certificate does not parse");
         goto done;
     }
