@@ -315,6 +315,33 @@ static void test_gate(void **st)
     dk_duo_free(&d);
 }
 
+/* M9 at the gate: a ClientHello with a valid cookie but a record sequence
+ * number at or above 2^47 is never admitted (R6 + R28: the server's epoch-0
+ * numbers continue from it). */
+static void test_gate_record_seq_near_wrap(void **st)
+{
+    (void)st;
+    dk_duo d;
+    dk_duo_init(&d, "psk", "psk", 98);
+    dk_duo_run r;
+    dk_duo_to_flight4(&d, &r); /* r.ch1 carries a valid cookie */
+    uint8_t dg[DK_DG_CAP], out[512];
+    static const uint64_t seqs[] = {1ULL << 47, (1ULL << 48) - 2, (1ULL << 48) - 1};
+    for (size_t i = 0; i < DK_ARRAY_LEN(seqs); i++) {
+        size_t len = r.ch1.len[0], n = 0;
+        memcpy(dg, r.ch1.p[0], len);
+        assert_true(dk_craft_set_rseq(dg, len, 0, seqs[i]));
+        dk_gate_verdict v = dk_server_gate(d.scfg, d.peer, 6, dg, len, d.now, out, sizeof out, &n);
+        assert_int_equal(v, DK_GATE_DROP);
+    }
+    size_t n = 0;
+    assert_int_equal(dk_server_gate(d.scfg, d.peer, 6, r.ch1.p[0], r.ch1.len[0], d.now, out,
+                                    sizeof out, &n),
+                     DK_GATE_ACCEPT);
+    dk_duo_run_free(&r);
+    dk_duo_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_client_wait_finished_psk),
         cmocka_unit_test(test_server_wait_client_flight_psk),
         cmocka_unit_test(test_gate),
+        cmocka_unit_test(test_gate_record_seq_near_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,7 +94,7 @@ static void run_shared(const char *kind, const char *ciphers, unsigned long n, u
     dk_config_set_random(cc, dk_test_random, &cs);
     dk_config_set_random(sc, dk_test_random, &ss);
     if (ciphers) assert_int_equal(dk_config_set_ciphers(cc, ciphers), DK_OK);
-    for (unsigned i = 0; i < warm; i++) one_connection(cc, sc, i);
+    for (unsigned i = 0; i < warm && i < n; i++) one_connection(cc, sc, i);
     snap a = take();
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
