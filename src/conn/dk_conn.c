@@ -209,7 +209,7 @@ dk_result dk_conn_read(dk_conn *c, uint8_t *out, size_t cap, size_t *out_len)
     if (c->rx_app_i < c->rx_app_n) {
         dk_app_slice *s = &c->rx_app[c->rx_app_i];
         if (s->len > cap) return DK_ERR_BUFFER_TOO_SMALL;
-        if (s->len) memcpy(out, s->p, s->len);
+        if (s->len) memmove(out, s->p, s->len); /* out may be the datagram itself */
         *out_len = s->len;
         c->rx_app_i++;
         return DK_OK;

@@ -152,6 +152,8 @@ struct dk_conn {
     uint16_t send_seq;      /* next message_seq we use */
     uint16_t next_recv_seq; /* next_receive_seq */
     uint16_t peer_flight_lo, peer_prev_flight_lo;
+    bool hr_gap;            /* an ignored HelloRequest sat at hr_gap_seq (R36) */
+    uint16_t hr_gap_seq;
     uint16_t rebase_lo, rebase_hi; /* client: message_seq gap a ServerHello skipped */
     dk_reasm reasm;
 

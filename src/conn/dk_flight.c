@@ -265,6 +265,12 @@ dk_result dk_on_timer(dk_conn *c, uint64_t now)
         c->mtu = DK_MAX(c->mtu / 2, floor);
     }
     c->timer_deadline = now + c->timer_cur;
+    /* From the second retransmission on, drop the partial messages we hold:
+     * the peer resends its whole flight anyway, and a spoofed fragment that
+     * fixed a wrong length for a message then blocks the real one for two
+     * rounds at most (T12). The first round keeps partial progress, which
+     * matters on lossy links. */
+    if (c->retransmits >= 2) dk_reasm_reset(&c->reasm);
     return dk_flight_resend(c);
 }
 

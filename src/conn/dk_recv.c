@@ -32,9 +32,22 @@ static dk_result deliver_message(dk_conn *c, const dk_msg *m)
     return dk_sm_handle(c, m->type, m);
 }
 
+/* R36: the slot of an ignored HelloRequest is skipped once the message
+ * after it shows up (see dk_sm.c). */
+static void skip_hello_request_gap(dk_conn *c, uint16_t seq)
+{
+    if (c->hr_gap && c->hr_gap_seq == c->next_recv_seq && seq == (uint16_t)(c->next_recv_seq + 1)) {
+        c->next_recv_seq = seq;
+        c->hr_gap = false;
+    }
+}
+
 dk_result dk_process_ready(dk_conn *c)
 {
     const dk_reasm_slot *s;
+    if (c->hr_gap && !dk_reasm_ready(&c->reasm, c->next_recv_seq, &s) &&
+        dk_reasm_ready(&c->reasm, (uint16_t)(c->next_recv_seq + 1), &s))
+        skip_hello_request_gap(c, (uint16_t)(c->next_recv_seq + 1));
     while (c->state == DK_STATE_HANDSHAKING && dk_reasm_ready(&c->reasm, c->next_recv_seq, &s)) {
         uint16_t seq = c->next_recv_seq;
         dk_msg m = {s->type, seq, s->epoch, s->body, s->length, 0};
@@ -101,6 +114,7 @@ static dk_result handle_fragment(dk_conn *c, uint8_t epoch, const dk_record *rec
         return dk_client_on_hvr(c, frag, h->length);
     }
     client_rebase(c, h);
+    skip_hello_request_gap(c, h->seq);
     if (in_rebase_gap(c, epoch, h))
         return dk_conn_fail(c, DK_ERR_HANDSHAKE, DK_AD_UNEXPECTED_MESSAGE,
                             "server's %s has message_seq %u, below its ServerHello's %u: the "

@@ -185,11 +185,16 @@ dk_result dk_sm_handle(dk_conn *c, unsigned event, const dk_msg *m)
 {
     const dk_sm_row *row = find_row(c, event);
     if (!row) {
-        /* R36: a HelloRequest in the middle of a handshake is ignored, but it
-         * still used up its message_seq (R1), or the rest of the server's
-         * flight would wait behind it forever (probe T26b). */
-        if (c->role == DK_ROLE_CLIENT && event == DK_HT_HELLO_REQUEST && m)
-            c->next_recv_seq = (uint16_t)(m->seq + 1);
+        /* R36: a HelloRequest in the middle of a handshake is ignored. Whether
+         * it used up its message_seq (a server numbering it, probe T26b) or
+         * was spoofed at the number of the real next message (conformance
+         * T26) is only known from what comes next: remember the slot, and
+         * let a message one above it skip it (dk_recv.c). */
+        if (c->role == DK_ROLE_CLIENT && event == DK_HT_HELLO_REQUEST && m &&
+            m->seq == c->next_recv_seq) {
+            c->hr_gap = true;
+            c->hr_gap_seq = m->seq;
+        }
         return no_row(c, event);
     }
     count_row(c, row);
