@@ -47,6 +47,8 @@ check-asan: deps-test
 
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+	@# A new shared library in a system directory needs the loader cache refreshed.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 bench: build
 	bash scripts/bench.sh $(BUILD)
