@@ -23,6 +23,7 @@ Only processes this script started are stopped, by their process groups.
 Standard library only.
 """
 import argparse
+import ctypes
 import os
 import re
 import secrets
@@ -43,6 +44,15 @@ EXIT_PASS, EXIT_FAIL, EXIT_UNSUPPORTED = 0, 1, 77
 SMALL_MTU_LIMIT = 1000
 
 
+def _die_with_parent():
+    """In the child before exec: get SIGKILL if this driver dies first (for
+    example killed by CTest), so that no peer outlives the cell."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class Proc:
     """A child in its own process group, with its output collected by threads."""
 
@@ -53,7 +63,8 @@ class Proc:
         if verbose:
             print("+ %s: %s" % (name, " ".join(argv)), flush=True)
         self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, start_new_session=True)
+                                  stderr=subprocess.PIPE, start_new_session=True,
+                                  preexec_fn=_die_with_parent)
         self.threads = [threading.Thread(target=self._pump, args=(self.p.stdout, self.out),
                                          daemon=True),
                         threading.Thread(target=self._pump, args=(self.p.stderr, self.err),
@@ -383,7 +394,7 @@ def reexec_in_netns(args):
     argv = [unshare] + ns + [sys.executable, os.path.abspath(__file__)] + sys.argv[1:]
     argv.append("--in-netns")
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         start_new_session=True)
+                         start_new_session=True, preexec_fn=_die_with_parent)
     try:
         out, _ = p.communicate(timeout=args.timeout + 10)
     except subprocess.TimeoutExpired:
