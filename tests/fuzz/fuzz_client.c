@@ -16,6 +16,22 @@
 
 static char outcome[400];
 
+static void deliver(dk_conn *c, const uint8_t *p, size_t len, bool seal, uint64_t now, bool *wrote)
+{
+    uint8_t *d = seal ? fuzz_seal_as_peer(c, p, len, &len) : malloc(len ? len : 1);
+    FUZZ_CHECK(d != NULL);
+    if (!seal) memcpy(d, p, len);
+    dk_result r = dk_conn_receive(c, d, len, now);
+    FUZZ_CHECK(r != DK_NEW_HANDSHAKE);
+    fuzz_read_app(c, false);
+    if (!*wrote && dk_conn_state(c) == DK_STATE_ESTABLISHED) {
+        FUZZ_CHECK(dk_conn_write(c, (const uint8_t *)"hello over dtls\n", 16) == DK_OK);
+        *wrote = true;
+    }
+    fuzz_drain(c);
+    free(d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint64_t rng;
@@ -39,18 +55,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fuzz_timer(c, now);
             continue;
         }
-        uint8_t *d = malloc(ch.len ? ch.len : 1);
-        FUZZ_CHECK(d != NULL);
-        memcpy(d, ch.p, ch.len);
-        dk_result r = dk_conn_receive(c, d, ch.len, now);
-        FUZZ_CHECK(r != DK_NEW_HANDSHAKE);
-        fuzz_read_app(c, false);
-        if (!wrote && dk_conn_state(c) == DK_STATE_ESTABLISHED) {
-            FUZZ_CHECK(dk_conn_write(c, (const uint8_t *)"hello over dtls\n", 16) == DK_OK);
-            wrote = true;
-        }
-        fuzz_drain(c);
-        free(d);
+        size_t cut = ch.seal ? fuzz_first_epoch1(ch.p, ch.len) : ch.len;
+        if (cut > 0 || !ch.seal) deliver(c, ch.p, cut, false, now, &wrote);
+        if (cut < ch.len) deliver(c, ch.p + cut, ch.len - cut, true, now, &wrote);
     }
     snprintf(outcome, sizeof outcome, "%s", fuzz_describe(c));
     fuzz_finish(c);

@@ -63,7 +63,13 @@ bool fuzz_chunks_next(fuzz_chunks *it, fuzz_chunk *out)
     unsigned h = ((unsigned)it->p[it->off] << 8) | it->p[it->off + 1];
     it->off += 2;
     memset(out, 0, sizeof *out);
-    if (h & FUZZ_TIMER_FLAG) {
+    if (h == FUZZ_SEAL_MARK) {
+        if (it->len - it->off < 2) return false;
+        h = ((unsigned)it->p[it->off] << 8) | it->p[it->off + 1];
+        it->off += 2;
+        out->seal = true;
+        h &= FUZZ_MAX_DGRAM;
+    } else if (h & FUZZ_TIMER_FLAG) {
         out->timer = true;
         out->advance_ms = (h & ~FUZZ_TIMER_FLAG) * FUZZ_TICK_MS;
         return true;

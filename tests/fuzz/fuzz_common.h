@@ -74,14 +74,24 @@ void fuzz_config_reset(dk_config *cfg);
 /* ---- engine input framing ----------------------------------------------
  * A sequence of chunks, each opened by a 2-byte big-endian header:
  *   0x0000..0x7fff  a datagram of that many bytes (cut short by the input's end)
- *   0x8000 | t      advance the clock by t * FUZZ_TICK_MS and fire due timers
+ *   0x8000 | t      (t > 0) advance the clock by t * FUZZ_TICK_MS and fire due
+ *                   timers
+ *   0x8000 n        (n a 2-byte length) a datagram whose epoch-1 records hold
+ *                   plaintext: the harness seals them with the keys the peer
+ *                   would use (derived from the connection's master secret),
+ *                   so that the fuzzer can change what is inside the
+ *                   encryption (Finished, alerts, application data, a
+ *                   renegotiation attempt) and still pass authentication
  */
 #define FUZZ_TICK_MS 16
 #define FUZZ_TIMER_FLAG 0x8000u
 #define FUZZ_MAX_DGRAM 0x7fffu
 
+#define FUZZ_SEAL_MARK 0x8000u
+
 typedef struct fuzz_chunk {
     bool timer;
+    bool seal;
     uint32_t advance_ms;
     const uint8_t *p;
     size_t len;

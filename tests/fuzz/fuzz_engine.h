@@ -18,6 +18,16 @@ void fuzz_read_app(dk_conn *c, bool echo);
 void fuzz_timer(dk_conn *c, uint64_t now);
 /* Exercise the established connection's getters and close it. */
 void fuzz_finish(dk_conn *c);
+/* The datagram with its epoch-1 records sealed as c's peer would seal them
+ * (plaintext injection, see fuzz_common.h). Records of other epochs, and
+ * every record while c has no master secret, are copied unchanged. The
+ * result is malloc'd. */
+uint8_t *fuzz_seal_as_peer(const dk_conn *c, const uint8_t *in, size_t len, size_t *out_len);
+/* Where the first epoch-1 record of a datagram starts (len if none). The
+ * harnesses deliver what comes before it first, so that a ClientKeyExchange
+ * and the Finished sealed after it can share a datagram: the keys exist
+ * only once the former was processed. */
+size_t fuzz_first_epoch1(const uint8_t *in, size_t len);
 /* A one-line description of c ("established", "failed: ...",
  * "handshaking in S_WAIT_FIN", "no connection"), kept in a static buffer. */
 const char *fuzz_describe(const dk_conn *c);

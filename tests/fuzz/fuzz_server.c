@@ -126,6 +126,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ep.now += ch.advance_ms;
             fuzz_timer(ep.s, ep.now);
             fuzz_timer(ep.s_old, ep.now);
+        } else if (ch.seal) {
+            size_t cut = fuzz_first_epoch1(ch.p, ch.len), n;
+            if (cut > 0) datagram(&ep, ch.p, cut);
+            if (cut == ch.len) continue;
+            uint8_t *sealed = fuzz_seal_as_peer(ep.s, ch.p + cut, ch.len - cut, &n);
+            datagram(&ep, sealed, n);
+            free(sealed);
         } else {
             datagram(&ep, ch.p, ch.len);
         }

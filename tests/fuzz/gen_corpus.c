@@ -8,8 +8,9 @@
  * The side under test uses the harness's own configuration (fuzz_config.c),
  * so its randomness and therefore its flights are the same when the harness
  * replays the other side's datagrams: every hs-* seed ends established.
- * Variants: .dup (each datagram twice) and .retx (a clock advance past the
- * retransmission timer after each datagram).
+ * Variants: .dup (each datagram twice), .retx (a clock advance past the
+ * retransmission timer after each datagram) and .plain (epoch-1 records in
+ * plaintext, for the harness to seal: see fuzz_common.h).
  *
  * Decoder seeds are cut from the same datagrams (records, handshake
  * messages, extension blocks, ClientHellos for the cookie harness, with a
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "conn/dk_conn_int.h"
 #include "cookie/dk_cookie.h"
 #include "dk_sim.h"
 #include "fuzz_common.h"
@@ -119,6 +121,10 @@ typedef struct recording {
     buf d[MAX_DGRAMS];
     int to_server[MAX_DGRAMS];
     size_t n;
+    /* the recorded side's write cipher, to turn its epoch-1 records back
+     * into plaintext for the .plain variant (plaintext injection) */
+    dk_cipher dec;
+    bool have_dec;
 } recording;
 
 static void tap(void *arg, int to_server, const uint8_t *p, size_t len)
@@ -133,16 +139,63 @@ static void tap(void *arg, int to_server, const uint8_t *p, size_t len)
 
 static void recording_free(recording *r)
 {
+    if (r->have_dec) dk_cipher_clear(&r->dec);
     for (size_t i = 0; i < MAX_DGRAMS; i++) free(r->d[i].p);
     memset(r, 0, sizeof *r);
 }
 
+/* The sender's write cipher (decrypting), from its master secret. */
+static void sender_cipher(const dk_conn *c, recording *r)
+{
+    dk_key_block kb;
+    if (!c || !c->have_master ||
+        dk_derive_key_block(c->suite, c->master, c->client_random, c->server_random, &kb) != DK_OK)
+        return;
+    bool client = c->role == DK_ROLE_CLIENT;
+    r->have_dec = dk_cipher_init(&r->dec, c->suite->aead, client ? kb.client_key : kb.server_key,
+                                 client ? kb.client_iv : kb.server_iv, false) == DK_OK;
+    dk_wipe(&kb, sizeof kb);
+}
+
+/* A datagram with its epoch-1 records decrypted; false when it has none, or
+ * one does not open (then it goes into the seed as it is). */
+static bool plain_datagram(recording *r, const buf *d, buf *out)
+{
+    uint8_t *copy = malloc(d->len + 1);
+    memcpy(copy, d->p, d->len);
+    dk_reader rd;
+    dk_reader_init(&rd, copy, d->len);
+    bool any = false, ok = r->have_dec;
+    dk_record rec;
+    while (ok && dk_reader_left(&rd) > 0 && dk_record_next(&rd, &rec) == DK_OK) {
+        uint8_t *pt = rec.fragment;
+        size_t pt_len = rec.length;
+        if (rec.epoch == 1) {
+            any = true;
+            ok = dk_record_open(&r->dec, &rec, &pt, &pt_len) == DK_OK;
+        }
+        uint8_t h[DK_RECORD_HEADER_LEN];
+        dk_record_header_write(h, rec.type, rec.version, rec.epoch, rec.seq, (uint16_t)pt_len);
+        buf_add(out, h, sizeof h);
+        buf_add(out, pt, pt_len);
+    }
+    free(copy);
+    return any && ok && dk_reader_left(&rd) == 0;
+}
+
 /* The datagrams one side received, as an engine harness input. */
-static void engine_input(const recording *r, int to_server, int variant, buf *out)
+static void engine_input(recording *r, int to_server, int variant, buf *out)
 {
     for (size_t i = 0; i < r->n; i++) {
         if (r->to_server[i] != to_server) continue;
-        buf_chunk(out, r->d[i].p, r->d[i].len);
+        buf plain = {0};
+        if (variant == 3 && plain_datagram(r, &r->d[i], &plain)) {
+            buf_u16(out, FUZZ_SEAL_MARK);
+            buf_chunk(out, plain.p, plain.len);
+        } else {
+            buf_chunk(out, r->d[i].p, r->d[i].len);
+        }
+        free(plain.p);
         if (variant == 1) buf_chunk(out, r->d[i].p, r->d[i].len);
         if (variant == 2) buf_timer(out, 1100 / FUZZ_TICK_MS + 1);
     }
@@ -170,7 +223,8 @@ static void converse(dk_sim *sim, const char *who)
 
 /* One handshake (two with reconnect: a fresh client from the same address
  * starts over, R38). The client gets the harness's server name. */
-static void record_run(const char *name, dk_config *cc, dk_config *sc, bool reconnect, recording *r)
+static void record_run(const char *name, dk_config *cc, dk_config *sc, bool reconnect,
+                       bool harness_server, recording *r)
 {
     dk_sim sim;
     dk_sim_init(&sim, cc, sc, 42);
@@ -192,6 +246,7 @@ static void record_run(const char *name, dk_config *cc, dk_config *sc, bool reco
             exit(1);
         }
     }
+    sender_cipher(harness_server ? sim.c : sim.s, r);
     dk_sim_free(&sim);
 }
 
@@ -388,14 +443,16 @@ static dk_config *recorded_client(const scenario *s)
     return cc;
 }
 
-static void emit_engine(const char *harness, const char *name, const recording *r, int to_server,
+static void emit_engine(const char *harness, const char *name, recording *r, int to_server,
                         bool variants)
 {
-    for (int v = 0; v < (variants ? 3 : 1); v++) {
+    static const char *const suffix[4] = {"", ".dup", ".retx", ".plain"};
+    for (int v = 0; v < 4; v++) {
+        if (!variants && (v == 1 || v == 2)) continue;
         buf b = {0};
         engine_input(r, to_server, v, &b);
         char file[128];
-        snprintf(file, sizeof file, "hs-%s%s", name, v == 1 ? ".dup" : v == 2 ? ".retx" : "");
+        snprintf(file, sizeof file, "hs-%s%s", name, suffix[v]);
         write_seed(harness, file, b.p, b.len);
         free(b.p);
     }
@@ -408,7 +465,7 @@ static void server_scenario(const scenario *s, bool cookie)
     dk_config *sc = fuzz_server_config(cookie, &srng);
     dk_config *cc = recorded_client(s);
     recording r = {0};
-    record_run(s->name, cc, sc, s->flags & F_RECONNECT, &r);
+    record_run(s->name, cc, sc, s->flags & F_RECONNECT, true, &r);
     emit_engine(cookie ? "server" : "server_nocookie", s->name, &r, 1, s->flags & F_VARIANTS);
     for (size_t i = 0; i < r.n; i++) harvest_datagram(r.d[i].p, r.d[i].len);
     recording_free(&r);
@@ -446,7 +503,7 @@ static void client_scenario(const scenario *s)
     dk_config *cc = fuzz_client_config(&crng);
     dk_config *sc = recorded_server(s);
     recording r = {0};
-    record_run(s->name, cc, sc, false, &r);
+    record_run(s->name, cc, sc, false, false, &r);
     emit_engine("client", s->name, &r, 0, s->flags & F_VARIANTS);
     for (size_t i = 0; i < r.n; i++) harvest_datagram(r.d[i].p, r.d[i].len);
     recording_free(&r);

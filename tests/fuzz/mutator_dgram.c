@@ -7,8 +7,9 @@
  * libFuzzer with the length fields fixed up; a record header field (type,
  * version, epoch, sequence number) changed; a handshake fragment split in two
  * (reassembly); a datagram duplicated, dropped, swapped with another or
- * mutated as raw bytes; a clock advance inserted; or a plain libFuzzer
- * mutation of the whole input.
+ * mutated as raw bytes; a clock advance inserted; a datagram switched to or
+ * from plaintext injection (its epoch-1 records sealed by the harness); or a
+ * plain libFuzzer mutation of the whole input.
  *
  * Linked only into the libFuzzer binaries (it calls LLVMFuzzerMutate).
  */
@@ -28,6 +29,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 
 typedef struct mchunk {
     bool timer;
+    bool seal;       /* epoch-1 records in plaintext, sealed by the harness */
     uint16_t head;   /* the 2-byte header as read */
     uint8_t *p;      /* datagram bytes (in one of the pools) */
     size_t len;
@@ -55,6 +57,11 @@ static size_t parse(uint8_t *p, size_t n, mchunk *c)
     while (k < MAX_CHUNKS && n - off >= 2) {
         uint16_t h = (uint16_t)((p[off] << 8) | p[off + 1]);
         off += 2;
+        c[k].seal = h == FUZZ_SEAL_MARK && n - off >= 2;
+        if (c[k].seal) {
+            h = (uint16_t)(((p[off] << 8) | p[off + 1]) & FUZZ_MAX_DGRAM);
+            off += 2;
+        }
         c[k].head = h;
         c[k].timer = (h & FUZZ_TIMER_FLAG) != 0;
         c[k].p = p + off;
@@ -72,7 +79,11 @@ static size_t serialize(const mchunk *c, size_t n, uint8_t *out, size_t cap)
 {
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
-        if (c[i].len > FUZZ_MAX_DGRAM || cap - off < 2 + c[i].len) return 0;
+        if (c[i].len > FUZZ_MAX_DGRAM || cap - off < 4 + c[i].len) return 0;
+        if (c[i].seal) {
+            out[off++] = (uint8_t)(FUZZ_SEAL_MARK >> 8);
+            out[off++] = (uint8_t)FUZZ_SEAL_MARK;
+        }
         uint16_t h = c[i].timer ? c[i].head : (uint16_t)c[i].len;
         out[off++] = (uint8_t)(h >> 8);
         out[off++] = (uint8_t)h;
@@ -150,15 +161,16 @@ static size_t mutate_body(const uint8_t *src, size_t len)
     return LLVMFuzzerMutate(tmp, n, cap);
 }
 
-/* Mutate one record's fragment, or one handshake fragment's body. */
-static size_t mutate_record(const uint8_t *d, size_t n)
+/* Mutate one record's fragment, or one handshake fragment's body (epoch 0,
+ * or any epoch in a datagram the harness seals). */
+static size_t mutate_record(const uint8_t *d, size_t n, bool plain)
 {
     span rec[32], fr[32];
     size_t nr = records(d, n, rec, 32);
     if (!nr) return 0;
     span r = rec[pick(nr)];
     const uint8_t *frag = d + r.off + REC_HDR;
-    bool hs0 = d[r.off] == DK_CT_HANDSHAKE && dk_load_u16(d + r.off + 3) == 0;
+    bool hs0 = d[r.off] == DK_CT_HANDSHAKE && (plain || dk_load_u16(d + r.off + 3) == 0);
     size_t nf = hs0 ? fragments(frag, r.len, fr, 32) : 0;
     if (nf && rnd() % 4) {
         span f = fr[pick(nf)];
@@ -232,11 +244,11 @@ static size_t mutate_raw(const uint8_t *d, size_t n)
 /* One structural mutation of the chunk list; false when it did not apply. */
 static bool mutate_chunks(mchunk *c, size_t *n)
 {
-    unsigned op = rnd() % 10;
+    unsigned op = rnd() % 11;
     if (op <= 5) {
         int i = pick_datagram(c, *n);
         if (i < 0) return false;
-        size_t m = op <= 2   ? mutate_record(c[i].p, c[i].len)
+        size_t m = op <= 2   ? mutate_record(c[i].p, c[i].len, c[i].seal)
                    : op == 3 ? mutate_header(c[i].p, c[i].len)
                    : op == 4 ? split_fragment(c[i].p, c[i].len)
                              : mutate_raw(c[i].p, c[i].len);
@@ -270,8 +282,14 @@ static bool mutate_chunks(mchunk *c, size_t *n)
         size_t at = pick(*n + 1);
         memmove(c + at + 1, c + at, (*n - at) * sizeof *c);
         uint16_t t = (uint16_t)(rnd() % 2 ? 1 + rnd() % 256 : 1 + rnd() % 0x7FFF);
-        c[at] = (mchunk){true, (uint16_t)(FUZZ_TIMER_FLAG | t), NULL, 0};
+        c[at] = (mchunk){true, false, (uint16_t)(FUZZ_TIMER_FLAG | t), NULL, 0};
         (*n)++;
+        return true;
+    }
+    if (op == 10) { /* plaintext injection on or off */
+        int i = pick_datagram(c, *n);
+        if (i < 0) return false;
+        c[i].seal = !c[i].seal;
         return true;
     }
     return false;
