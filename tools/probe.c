@@ -28,7 +28,8 @@ static const char k_usage[] =
     "  --list               print one line per scenario, starting with its ID\n"
     "  --json               one JSON object per scenario instead of result lines\n"
     "  --pcap FILE          write every datagram sent and received, framed in\n"
-    "                       Ethernet/IPv4/UDP (tshark -d udp.port==PORT,dtls)\n"
+    "                       Ethernet/IPv4/UDP (tshark -d udp.port==PORT,dtls);\n"
+    "                       '%s' in FILE: one capture per scenario, named by its ID\n"
     "  --keylog FILE        write NSS CLIENT_RANDOM lines so the capture decrypts\n"
     "  --psk-identity ID --psk HEX   use PSK cipher suites\n"
     "  --cert PEM --key PEM client certificate (T18) or, with --serve, the server's\n"
@@ -133,9 +134,11 @@ static void list_scenarios(void)
     const pr_scenario *all = pr_scenarios(&n);
     for (size_t i = 0; i < n; i++) {
         const pr_scenario *sc = &all[i];
-        printf("%-5s %-6s (%s) %s%s%s%s\n", sc->id, sc->flags & PR_F_SERVE ? "client" : "server",
+        printf("%-5s %-6s (%s) %s%s%s%s%s%s\n", sc->id, sc->flags & PR_F_SERVE ? "client" : "server",
                sc->rules, sc->title, sc->flags & PR_F_CLIENT_AUTH ? " [client-auth]" : "",
-               sc->flags & PR_F_CERT ? " [cert]" : "", sc->flags & PR_F_SLOW ? " [slow]" : "");
+               sc->flags & PR_F_CERT ? " [cert]" : "", sc->flags & PR_F_SLOW ? " [slow]" : "",
+               sc->flags & PR_F_MALFORMED ? " [malformed]" : "",
+               sc->flags & PR_F_REHANDSHAKE ? " [rehandshake]" : "");
     }
 }
 
@@ -286,11 +289,23 @@ static int check_ids(const pr_opts *o)
     return 0;
 }
 
+/* --pcap FILE with "%s" in it: one capture per scenario, named by its ID. */
+static pr_pcap *scenario_pcap(const pr_opts *o, const pr_scenario *sc, pr_pcap *shared)
+{
+    const char *at = o->pcap_path ? strstr(o->pcap_path, "%s") : NULL;
+    if (!at) return shared;
+    char path[4096];
+    snprintf(path, sizeof path, "%.*s%s%s", (int)(at - o->pcap_path), o->pcap_path, sc->id, at + 2);
+    pr_pcap *p = pr_pcap_open(path);
+    if (!p) fprintf(stderr, "dtlskit: cannot write %s\n", path);
+    return p;
+}
+
 static int run_all(const pr_opts *o, pr_pcap *pcap, FILE *keylog)
 {
     size_t n, ran = 0, passed = 0;
     const pr_scenario *all = pr_scenarios(&n);
-    pr_wire serve_wire;
+    pr_wire serve_wire = {0};
     char err[256];
     if (o->serve) {
         if (!pr_wire_open(&serve_wire, o, true, pcap, keylog, err, sizeof err)) {
@@ -306,8 +321,12 @@ static int run_all(const pr_opts *o, pr_pcap *pcap, FILE *keylog)
         if (!selected(o, &all[i])) continue;
         pr_result res;
         memset(&res, 0, sizeof res);
+        pr_pcap *p = scenario_pcap(o, &all[i], pcap);
+        if (o->serve) serve_wire.pcap = p;
         if (o->serve) pr_run_serve(o, &all[i], &serve_wire, &res);
-        else pr_run_client(o, &all[i], pcap, keylog, &res);
+        else pr_run_client(o, &all[i], p, keylog, &res);
+        if (p != pcap) pr_pcap_close(p);
+        serve_wire.pcap = pcap;
         print_result(o, &all[i], &res);
         fflush(stdout);
         ran++;
@@ -335,9 +354,10 @@ int probe_main(int argc, char **argv)
         fprintf(stderr, "dtlskit: crypto initialisation failed\n");
         return 1;
     }
-    pr_pcap *pcap = o.pcap_path ? pr_pcap_open(o.pcap_path) : NULL;
+    bool per_scenario = o.pcap_path && strstr(o.pcap_path, "%s");
+    pr_pcap *pcap = o.pcap_path && !per_scenario ? pr_pcap_open(o.pcap_path) : NULL;
     FILE *keylog = o.keylog_path ? fopen(o.keylog_path, "a") : NULL;
-    if ((o.pcap_path && !pcap) || (o.keylog_path && !keylog)) {
+    if ((o.pcap_path && !per_scenario && !pcap) || (o.keylog_path && !keylog)) {
         fprintf(stderr, "dtlskit: cannot write %s\n", !pcap && o.pcap_path ? o.pcap_path : o.keylog_path);
         return 2;
     }

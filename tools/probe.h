@@ -168,6 +168,9 @@ enum {
     PR_F_CLIENT_AUTH = 2, /* needs a server requiring client certificates and --cert/--key */
     PR_F_CERT = 4,        /* needs a certificate cipher suite */
     PR_F_SLOW = 8,        /* takes several seconds */
+    PR_F_MALFORMED = 16,  /* sends records a dissector flags as malformed, on purpose */
+    PR_F_REHANDSHAKE = 32, /* a second ClientHello on an association: a dissector that
+                            * follows one session per address pair loses the keys */
 };
 
 typedef struct pr_scenario {

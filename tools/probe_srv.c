@@ -83,13 +83,18 @@ void pr_srv_free(pr_srv *s)
 
 /* ---- negotiation ----------------------------------------------------------------- */
 
+/* The client's first usable suite, AES-GCM ones first: Wireshark 4.0 does
+ * not decrypt DTLS ChaCha20-Poly1305, and the captures should decrypt. */
 static const dk_suite *pick_suite(const pr_srv *s, const dk_client_hello *ch)
 {
-    for (size_t i = 0; i + 1 < ch->suites_len; i += 2) {
-        const dk_suite *su = dk_suite_by_id(dk_load_u16(ch->suites + i));
-        if (!su) continue;
-        if (s->o->psk_len && su->auth == DK_AUTH_PSK) return su;
-        if (!s->o->psk_len && su->kx == DK_KX_ECDHE_SIGN && su->auth == DK_AUTH_ECDSA) return su;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i + 1 < ch->suites_len; i += 2) {
+            const dk_suite *su = dk_suite_by_id(dk_load_u16(ch->suites + i));
+            if (!su || (pass == 0 && su->aead == DK_AEAD_CHACHA20_POLY1305)) continue;
+            if (s->o->psk_len && su->auth == DK_AUTH_PSK) return su;
+            if (!s->o->psk_len && su->kx == DK_KX_ECDHE_SIGN && su->auth == DK_AUTH_ECDSA)
+                return su;
+        }
     }
     return NULL;
 }
