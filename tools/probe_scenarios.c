@@ -58,7 +58,7 @@ static const pr_scenario k_scenarios[] = {
    {.op = PR_SEND_CH, MS(4), .cookie = PR_CK_HVR}, {.op = PR_EXPECT_FLIGHT, MS(4)}, {.op = PR_COMPLETE},
    {.op = PR_LIVENESS})},
 {"T6c", "R3,R18", "pending handshake, the exact CH1 again: flight retransmitted, no restart", 0,
- S(TO_FLIGHT, {.op = PR_SEND_CH, MS(1), .cookie = PR_CK_FIRST}, {.op = PR_EXPECT_RETX},
+ S(TO_FLIGHT, {.op = PR_SEND_CH, MS(1), .cookie = PR_CK_FIRST}, {.op = PR_EXPECT_RETX, .within = 2500},
    {.op = PR_EXPECT_NO_NEW_SH, .within = 500}, {.op = PR_COMPLETE}, {.op = PR_LIVENESS})},
 {"T6d", "R38", "T6a then T6b back to back inside one cookie period (black-box frozen clock)", 0,
  S(TO_FLIGHT, {.op = PR_SEND_CH, MS(2), .cookie = PR_CK_FIRST}, {.op = PR_EXPECT_HVR},

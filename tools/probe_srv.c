@@ -127,6 +127,10 @@ bool pr_srv_negotiate(pr_srv *s, char *err, size_t errcap)
         return false;
     }
     s->ems = ch.exts.ems;
+    s->reneg_info = ch.exts.present_reneg_info;
+    for (size_t i = 0; i + 1 < ch.suites_len; i += 2)
+        s->reneg_info |= dk_load_u16(ch.suites + i) == 0x00FF; /* the SCSV */
+    s->point_formats = ch.exts.present_point_formats;
     memcpy(s->cr, ch.random, 32);
     pr_tr_free(&s->tr);
     /* R6: ServerHello takes the ClientHello's message_seq (errata 5186). */
@@ -142,8 +146,8 @@ bool pr_srv_negotiate(pr_srv *s, char *err, size_t errcap)
 static size_t server_hello(pr_srv *s, uint8_t *out, size_t cap)
 {
     dk_server_hello_out sh = {.version = DK_DTLS12, .random = s->sr, .suite = s->suite->id,
-                              .ems = s->ems, .reneg_info = true,
-                              .point_formats = s->suite->kx != DK_KX_PSK};
+                              .ems = s->ems, .reneg_info = s->reneg_info,
+                              .point_formats = s->point_formats && s->suite->kx != DK_KX_PSK};
     dk_writer w;
     dk_writer_init(&w, out, cap);
     dk_server_hello_write(&w, &sh);

@@ -26,6 +26,8 @@ typedef struct pr_srv {
     bool negotiated;
     const dk_suite *suite;
     bool ems;
+    bool reneg_info;     /* the client offered secure renegotiation (RFC 5746) */
+    bool point_formats;  /* the client sent ec_point_formats */
     uint16_t group;
     dk_kex *kex;
     uint8_t cr[32], sr[32], master[48];
