@@ -274,7 +274,14 @@ def case_reconnect_same_port(binary):
         rc, out, err = run_client(binary, proxy.port, ["--pin", fp], b"second\n")
         check(rc == 0, "second client exit %d: %r" % (rc, err))
         check(out.split(b"\n", 1)[1] == b"second\n", "second client echo: %r" % out)
-        hs = [l for l in srv.lines if l.startswith("handshake: ")]
+        # the server's reader thread may lag behind the client's exit
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            with srv.cond:
+                hs = [l for l in srv.lines if l.startswith("handshake: ")]
+                if len(hs) >= 2 or srv.eof or time.monotonic() > deadline:
+                    break
+                srv.cond.wait(0.1)
         check(len(hs) == 2 and hs[0].split(" from=")[1] == hs[1].split(" from=")[1],
               "want two handshakes from one address: %r" % hs)
         check(srv.proc.poll() is None, "server died: %r" % srv.stderr)
