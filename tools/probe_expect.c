@@ -31,7 +31,9 @@ static bool until(pr_run *r, const pr_step *st, pr_check check, const char *what
     int v = wait_check(r, st, pr_within(r, st), check);
     for (int i = 0; v == 0 && (st->arg & PR_A_RETX) && i < 2; i++) {
         pr_vlog(&r->w, "nothing yet: resending our last flight");
-        if (!pr_wire_resend_flight(&r->w)) break;
+        bool sent = st->op == PR_EXPECT_FINISHED ? pr_cli_send_flight(&r->c)
+                                                 : pr_wire_resend_flight(&r->w);
+        if (!sent) break;
         v = wait_check(r, st, pr_within(r, st), check);
     }
     if (v > 0) {

@@ -317,7 +317,7 @@ bool pr_serve_liveness(pr_srv *s, const pr_step *st)
     if (!s->flight_sent && !(mark(s), send_flight(s, &none)))
         return fail(s, st, "liveness: cannot send our flight");
     if (!s->client_fin_ok && !expect_client_flight(s, st)) return false;
-    if (!s->fin_sent && !(pr_srv_send_ccs(s) && pr_srv_send_fin(s, &none)))
+    if (!s->fin_sent && !((s->ccs_sent || pr_srv_send_ccs(s)) && pr_srv_send_fin(s, &none)))
         return fail(s, st, "liveness: cannot send our CCS and Finished");
     mark(s);
     int v = wait_for(s, st, 5000, check_app);
