@@ -232,8 +232,7 @@ bench_m dk_records(size_t len)
         for (int i = 0; i < 1000; i++) {
             size_t n, got;
             msg[0] = (uint8_t)i;
-            must(dk_conn_write(p.c, msg, len), "write");
-            must(dk_conn_poll_datagram(p.c, dg, len + 128, &n), "poll");
+            must(dk_conn_write_datagram(p.c, msg, len, dg, len + 128, &n), "write");
             must(dk_conn_receive(p.s, dg, n, NOW_MS), "receive");
             must(dk_conn_read(p.s, rx, len + 64, &got), "read");
             if (got != len || rx[0] != (uint8_t)i) bench_die("dtlskit: record mismatch");

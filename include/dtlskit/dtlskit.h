@@ -210,6 +210,11 @@ DK_API uint64_t dk_conn_next_timeout(const dk_conn *c);
 DK_API DK_CHECK dk_result dk_conn_handle_timeout(dk_conn *c, uint64_t now_ms);
 /* Queue one application record. len must not exceed dk_conn_data_mtu(). */
 DK_API DK_CHECK dk_result dk_conn_write(dk_conn *c, const uint8_t *data, size_t len);
+/* Zero-copy write: seal one application record straight into out (a whole
+ * datagram to send as is), without the output queue and without
+ * allocating. Same limits as dk_conn_write. */
+DK_API DK_CHECK dk_result dk_conn_write_datagram(dk_conn *c, const uint8_t *data, size_t len,
+                                                 uint8_t *out, size_t cap, size_t *out_len);
 /* Copy out the next received application record (one record per call). */
 DK_API DK_CHECK dk_result dk_conn_read(dk_conn *c, uint8_t *out, size_t cap, size_t *out_len);
 /* Queue close_notify. */

@@ -82,17 +82,18 @@ static bool pin_matches(const dk_conn *c, const uint8_t *der, size_t len)
 
 /* With a trust store, the leaf's key and name come from the parse the
  * verification made (*have_key): a certificate is decoded once. */
-static dk_result chain_trusted(dk_conn *c, const dk_certificate *cert, bool *have_key)
+static dk_result chain_trusted(dk_conn *c, const dk_certificate *cert, bool *have_key,
+                               char *cn, size_t cn_cap)
 {
     const dk_config *cfg = c->cfg;
     bool client = c->role == DK_ROLE_CLIENT;
     if (client && cfg->n_pins && pin_matches(c, cert->der[0], cert->len[0])) return DK_OK;
     if (cfg->trust) {
         char reason[160] = "";
-        const char *host = client && c->server_name[0] ? c->server_name : NULL;
+        const char *host = client && c->server_name && c->server_name[0] ? c->server_name : NULL;
         if (dk_chain_verify_leaf(cfg->trust, cert->der, cert->len, cert->n, host,
                                  dk_cfg_wallclock(cfg), client, reason, sizeof reason,
-                                 &c->peer_key, c->peer_identity, sizeof c->peer_identity) == DK_OK) {
+                                 &c->peer_key, cn, cn_cap) == DK_OK) {
             *have_key = true;
             return DK_OK;
         }
@@ -115,12 +116,12 @@ dk_result dk_verify_peer_chain(dk_conn *c, const dk_certificate *cert)
     dk_pkey_free(c->peer_key);
     c->peer_key = NULL;
     bool have_key = false;
-    DK_TRY(chain_trusted(c, cert, &have_key));
-    if (!have_key && dk_cert_leaf_info(cert->der[0], cert->len[0], &c->peer_key, c->peer_identity,
-                                       sizeof c->peer_identity) != DK_OK)
+    char cn[256] = "";
+    DK_TRY(chain_trusted(c, cert, &have_key, cn, sizeof cn));
+    if (!have_key && dk_cert_leaf_info(cert->der[0], cert->len[0], &c->peer_key, cn, sizeof cn) != DK_OK)
         return dk_conn_fail(c, DK_ERR_CERT, DK_AD_BAD_CERTIFICATE,
                             "peer certificate does not parse");
-    return DK_OK;
+    return dk_conn_set_str(&c->peer_identity, cn, strlen(cn));
 }
 
 dk_result dk_kex_start(dk_conn *c, uint16_t group)

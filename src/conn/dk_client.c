@@ -70,7 +70,9 @@ static dk_result send_client_hello(dk_conn *c)
     }
     ch.sig_algs = c->cfg->sig_algs;
     ch.n_sig_algs = c->cfg->n_sig_algs;
-    ch.server_name = c->server_name[0] && !is_ip_literal(c->server_name) ? c->server_name : NULL;
+    ch.server_name = c->server_name && c->server_name[0] && !is_ip_literal(c->server_name)
+                         ? c->server_name
+                         : NULL;
     ch.ems = true;
     uint8_t body[1024];
     dk_writer w;
@@ -107,14 +109,16 @@ dk_result dk_client_on_hvr(dk_conn *c, const uint8_t *body, size_t len)
     dk_hello_verify hv;
     if (dk_hello_verify_read(&r, &hv) != DK_OK) return DK_DISCARD;
     if (hv.version != DK_DTLS10 && hv.version != DK_DTLS12) return DK_DISCARD;
-    if (hv.cookie_len == c->cookie_len && memcmp(hv.cookie, c->cookie, hv.cookie_len) == 0)
+    if (hv.cookie_len == c->cookie_len &&
+        (hv.cookie_len == 0 || memcmp(hv.cookie, c->cookie, hv.cookie_len) == 0))
         return DK_DISCARD; /* a duplicate of the HVR we already answered */
     if (++c->hvr_count > DK_MAX_HVR) return DK_DISCARD;
+    if (!c->cookie && !(c->cookie = dk_malloc(255))) return DK_ERR_NOMEM;
     memcpy(c->cookie, hv.cookie, hv.cookie_len);
     c->cookie_len = hv.cookie_len;
     dk_conn_tracef(c, "recv HelloVerifyRequest cookie_len=%u", hv.cookie_len);
     dk_replay_init(&c->replay[0], c->cfg->replay_window);
-    dk_reasm_reset(&c->reasm);
+    dk_reasm_reset(c->reasm);
     return send_client_hello(c);
 }
 
@@ -162,7 +166,7 @@ dk_result dk_cli_server_hello(dk_conn *c, const dk_msg *m)
         if (!c->psk) return DK_ERR_NOMEM;
         memcpy(c->psk, c->cfg->psk, c->cfg->psk_len);
         c->psk_len = c->cfg->psk_len;
-        snprintf(c->peer_identity, sizeof c->peer_identity, "psk");
+        DK_TRY(dk_conn_set_str(&c->peer_identity, "psk", 3));
     }
     return DK_OK;
 }
@@ -225,6 +229,7 @@ dk_result dk_cli_key_exchange(dk_conn *c, const dk_msg *m)
                             "server chose group %u, which we did not offer", ske.group);
     if (c->suite->kx == DK_KX_ECDHE_SIGN) DK_TRY(check_ske_signature(c, &ske));
     if (c->suite->kx == DK_KX_ECDHE_PSK) c->peer_authenticated = true; /* by the PSK */
+    if (!c->peer_point && !(c->peer_point = dk_malloc(255))) return DK_ERR_NOMEM;
     memcpy(c->peer_point, ske.point, ske.point_len);
     c->peer_point_len = ske.point_len;
     c->group = ske.group;

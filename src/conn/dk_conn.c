@@ -21,8 +21,12 @@ static dk_conn *conn_alloc(const dk_config *cfg, const void *peer, size_t peer_l
     c->fl_state = cfg->role == DK_ROLE_SERVER ? DK_FL_WAITING : DK_FL_PREPARING;
     dk_replay_init(&c->replay[0], cfg->replay_window);
     dk_replay_init(&c->replay[1], cfg->replay_window);
-    dk_reasm_init(&c->reasm, cfg->max_message, cfg->max_buffered);
-    dk_reasm_init(&c->ch_reasm, cfg->max_message, cfg->max_message * 2);
+    c->reasm = dk_malloc(sizeof *c->reasm);
+    if (!c->reasm) {
+        dk_free(c);
+        return NULL;
+    }
+    dk_reasm_init(c->reasm, cfg->max_message, cfg->max_buffered);
     dk_sm_init(c);
     return c;
 }
@@ -54,8 +58,27 @@ void dk_conn_free_handshake(dk_conn *c)
     c->psk_len = 0;
     dk_free_secret(c->kb, sizeof *c->kb);
     c->kb = NULL;
-    dk_reasm_reset(&c->reasm);
-    dk_reasm_reset(&c->ch_reasm);
+    if (c->reasm) dk_reasm_reset(c->reasm);
+    dk_free(c->reasm);
+    c->reasm = NULL;
+    if (c->ch_reasm) dk_reasm_reset(c->ch_reasm);
+    dk_free(c->ch_reasm);
+    c->ch_reasm = NULL;
+    dk_free(c->cookie);
+    c->cookie = NULL;
+    dk_free(c->peer_point);
+    c->peer_point = NULL;
+}
+
+dk_result dk_conn_set_str(char **dst, const char *src, size_t len)
+{
+    char *p = dk_malloc(len + 1);
+    if (!p) return DK_ERR_NOMEM;
+    if (len) memcpy(p, src, len);
+    p[len] = 0;
+    dk_free(*dst);
+    *dst = p;
+    return DK_OK;
 }
 
 void dk_conn_free(dk_conn *c)
@@ -66,6 +89,9 @@ void dk_conn_free(dk_conn *c)
     dk_cipher_clear(&c->wcipher);
     dk_cipher_clear(&c->rcipher);
     dk_free(c->outq);
+    dk_free(c->reason);
+    dk_free(c->peer_identity);
+    dk_free(c->server_name);
     dk_wipe(c, sizeof *c);
     dk_free(c);
 }
@@ -87,12 +113,16 @@ dk_result dk_conn_fail(dk_conn *c, dk_result err, int alert, const char *fmt, ..
     if (alert >= 0) dk_send_alert(c, DK_ALERT_FATAL, (uint8_t)alert);
     c->state = DK_STATE_FAILED;
     c->error = err;
+    char reason[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->reason, sizeof c->reason, fmt, ap);
+    int n = vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
+    if (n < 0) n = 0;
+    if (dk_conn_set_str(&c->reason, reason, DK_MIN((size_t)n, sizeof reason - 1)) != DK_OK)
+        c->reason = NULL; /* dk_conn_error_reason falls back to dk_strerror */
     c->timer_deadline = UINT64_MAX;
-    dk_conn_tracef(c, "failed: %s", c->reason);
+    dk_conn_tracef(c, "failed: %s", reason);
     dk_conn_free_handshake(c);
     return err;
 }
@@ -100,6 +130,7 @@ dk_result dk_conn_fail(dk_conn *c, dk_result err, int alert, const char *fmt, ..
 void dk_conn_established(dk_conn *c)
 {
     c->state = DK_STATE_ESTABLISHED;
+    dk_outq_trim(c);
     dk_conn_free_handshake(c);
     dk_conn_tracef(c, "established: %s, ems=%s", c->suite->iana_name, c->ems ? "yes" : "no");
 }
@@ -139,9 +170,8 @@ dk_result dk_transcript_hash(const dk_conn *c, size_t len, uint8_t *out)
 
 dk_result dk_conn_set_server_name(dk_conn *c, const char *name)
 {
-    if (!c || !name || strlen(name) >= sizeof c->server_name) return DK_ERR_INVALID_ARG;
-    strcpy(c->server_name, name);
-    return DK_OK;
+    if (!c || !name || strlen(name) > 255) return DK_ERR_INVALID_ARG;
+    return dk_conn_set_str(&c->server_name, name, strlen(name));
 }
 
 dk_result dk_conn_connect(dk_conn *c, uint64_t now_ms)
@@ -157,6 +187,7 @@ dk_result dk_conn_receive(dk_conn *c, uint8_t *datagram, size_t len, uint64_t no
     if (!c || (!datagram && len)) return DK_ERR_INVALID_ARG;
     c->now = now_ms;
     c->rx_app_n = c->rx_app_i = 0;
+    c->rx_base = datagram;
     if (c->state == DK_STATE_FAILED) return c->error;
     c->stats.datagrams_in++;
     return dk_recv_datagram(c, datagram, len);
@@ -170,7 +201,13 @@ dk_result dk_conn_poll_datagram(dk_conn *c, uint8_t *out, size_t cap, size_t *ou
     if (n > cap) return DK_ERR_BUFFER_TOO_SMALL;
     memcpy(out, c->outq + c->outq_off + 2, n);
     c->outq_off += 2 + n;
-    if (c->outq_off == c->outq_len) c->outq_off = c->outq_len = 0;
+    if (c->outq_off == c->outq_len) {
+        c->outq_off = c->outq_len = 0;
+        /* An idle established connection holds no output buffer (issue 5:
+         * no per-connection I/O buffers); dk_conn_write_datagram avoids the
+         * queue altogether. */
+        dk_outq_trim(c);
+    }
     *out_len = n;
     c->stats.datagrams_out++;
     return DK_OK;
@@ -203,13 +240,24 @@ dk_result dk_conn_write(dk_conn *c, const uint8_t *data, size_t len)
     return dk_send_record(c, DK_CT_APPLICATION_DATA, data, len);
 }
 
+dk_result dk_conn_write_datagram(dk_conn *c, const uint8_t *data, size_t len, uint8_t *out,
+                                 size_t cap, size_t *out_len)
+{
+    if (!c || (!data && len) || !out || !out_len) return DK_ERR_INVALID_ARG;
+    if (c->state != DK_STATE_ESTABLISHED) return c->state == DK_STATE_FAILED ? c->error : DK_ERR_STATE;
+    if (len > dk_conn_data_mtu(c)) return DK_ERR_TOO_LARGE;
+    DK_TRY(dk_seal_record(c, DK_CT_APPLICATION_DATA, data, len, out, cap, out_len));
+    c->stats.datagrams_out++;
+    return DK_OK;
+}
+
 dk_result dk_conn_read(dk_conn *c, uint8_t *out, size_t cap, size_t *out_len)
 {
     if (!c || !out_len || (!out && cap)) return DK_ERR_INVALID_ARG;
     if (c->rx_app_i < c->rx_app_n) {
         dk_app_slice *s = &c->rx_app[c->rx_app_i];
         if (s->len > cap) return DK_ERR_BUFFER_TOO_SMALL;
-        if (s->len) memmove(out, s->p, s->len); /* out may be the datagram itself */
+        if (s->len) memmove(out, c->rx_base + s->off, s->len); /* out may be the datagram */
         *out_len = s->len;
         c->rx_app_i++;
         return DK_OK;
@@ -236,7 +284,7 @@ dk_result dk_conn_error(const dk_conn *c) { return c ? c->error : DK_ERR_INVALID
 const char *dk_conn_error_reason(const dk_conn *c)
 {
     if (!c) return dk_strerror(DK_ERR_INVALID_ARG);
-    if (c->reason[0]) return c->reason;
+    if (c->reason) return c->reason;
     return dk_strerror(c->error);
 }
 
@@ -253,8 +301,8 @@ dk_result dk_conn_get_info(const dk_conn *c, dk_conn_info *info)
     info->ems = c->ems;
     info->peer_authenticated = c->peer_authenticated;
     info->data_mtu = dk_conn_data_mtu(c);
-    snprintf(info->peer_identity, sizeof info->peer_identity, "%s", c->peer_identity);
-    snprintf(info->server_name, sizeof info->server_name, "%s", c->server_name);
+    snprintf(info->peer_identity, sizeof info->peer_identity, "%s", dk_str(c->peer_identity));
+    snprintf(info->server_name, sizeof info->server_name, "%s", dk_str(c->server_name));
     return DK_OK;
 }
 

@@ -106,9 +106,11 @@ typedef struct dk_msg {
 /* Retransmission states of RFC 6347 4.2.4 (R18). */
 typedef enum { DK_FL_PREPARING, DK_FL_SENDING, DK_FL_WAITING, DK_FL_FINISHED } dk_flight_state;
 
+/* An application record in the datagram being processed (offsets from
+ * rx_base, which dk_conn_receive sets). */
 typedef struct dk_app_slice {
-    uint8_t *p;
-    size_t len;
+    uint16_t off;
+    uint16_t len;
 } dk_app_slice;
 
 struct dk_conn {
@@ -118,7 +120,7 @@ struct dk_conn {
     size_t peer_len;
     dk_state state;
     dk_result error;
-    char reason[256];
+    char *reason;           /* allocated on failure */
     uint8_t hs; /* state-machine state (dk_sm.c) */
     dk_flight_state fl_state;
 
@@ -132,8 +134,8 @@ struct dk_conn {
     bool peer_reneg_info;
     uint8_t master[DK_MASTER_SECRET_LEN];
     bool have_master;
-    char peer_identity[256];
-    char server_name[256];
+    char *peer_identity;    /* allocated: certificate CN or PSK identity */
+    char *server_name;      /* allocated: SNI sent (client) or received (server) */
     bool peer_authenticated;
 
     /* handshake-only state, freed when the handshake ends */
@@ -155,13 +157,13 @@ struct dk_conn {
     bool hr_gap;            /* an ignored HelloRequest sat at hr_gap_seq (R36) */
     uint16_t hr_gap_seq;
     uint16_t rebase_lo, rebase_hi; /* client: message_seq gap a ServerHello skipped */
-    dk_reasm reasm;
+    dk_reasm *reasm;        /* handshake only */
 
-    uint8_t peer_point[133]; /* client: the server's ECDHE public value */
+    uint8_t *peer_point;    /* client, handshake only: the server's ECDHE public value */
     uint8_t peer_point_len;
 
     /* client: cookie and hello bookkeeping */
-    uint8_t cookie[255];
+    uint8_t *cookie;        /* client, handshake only: the last HVR's cookie */
     uint8_t cookie_len;
     unsigned hvr_count;
     bool got_server_hello;
@@ -176,7 +178,7 @@ struct dk_conn {
     bool peer_resend_done;
     uint64_t ch_rec_seq;    /* record sequence number of the creating ClientHello (R6) */
     uint16_t ch_reasm_seq;  /* message_seq being reassembled in ch_reasm */
-    dk_reasm ch_reasm;      /* a fragmented epoch-0 ClientHello */
+    dk_reasm *ch_reasm;     /* a fragmented epoch-0 ClientHello, while it lasts */
 
     /* record layer */
     uint64_t wseq[2];        /* next record sequence number per epoch */
@@ -201,6 +203,7 @@ struct dk_conn {
     size_t outq_len, outq_off, outq_cap;
 
     /* application data received in the current datagram */
+    uint8_t *rx_base;
     dk_app_slice rx_app[DK_MAX_RX_APP];
     size_t rx_app_n, rx_app_i;
     bool close_received;
@@ -223,6 +226,9 @@ dk_result dk_conn_fail(dk_conn *c, dk_result err, int alert, const char *fmt, ..
     __attribute__((format(printf, 4, 5)));
 void dk_conn_tracef(dk_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void dk_conn_free_handshake(dk_conn *c);
+/* Replace an allocated string field with a copy of src[0..len). */
+DK_MUST_CHECK dk_result dk_conn_set_str(char **dst, const char *src, size_t len);
+static inline const char *dk_str(const char *s) { return s ? s : ""; }
 DK_MUST_CHECK dk_result dk_transcript_add(dk_conn *c, const dk_hs_header *h, const uint8_t *body);
 DK_MUST_CHECK dk_result dk_transcript_hash(const dk_conn *c, size_t len, uint8_t *out);
 void dk_conn_established(dk_conn *c);
@@ -238,6 +244,10 @@ DK_MUST_CHECK dk_result dk_flight_resend(dk_conn *c);
 void dk_flight_free(dk_conn *c);
 DK_MUST_CHECK dk_result dk_queue_datagram(dk_conn *c, const uint8_t *d, size_t len);
 DK_MUST_CHECK dk_result dk_send_record(dk_conn *c, uint8_t type, const uint8_t *pt, size_t len);
+/* Seal one record in the current write epoch into out (no queue). */
+DK_MUST_CHECK dk_result dk_seal_record(dk_conn *c, uint8_t type, const uint8_t *pt, size_t len,
+                                       uint8_t *out, size_t cap, size_t *out_len);
+void dk_outq_trim(dk_conn *c);
 void dk_send_alert(dk_conn *c, uint8_t level, uint8_t desc);
 DK_MUST_CHECK dk_result dk_on_timer(dk_conn *c, uint64_t now);
 const char *dk_alert_name(uint8_t desc);

@@ -129,6 +129,22 @@ static dk_result seal_into(dk_conn *c, uint8_t type, unsigned epoch, const uint8
     return DK_OK;
 }
 
+dk_result dk_seal_record(dk_conn *c, uint8_t type, const uint8_t *pt, size_t len, uint8_t *out,
+                         size_t cap, size_t *out_len)
+{
+    *out_len = 0;
+    return seal_into(c, type, c->wepoch, pt, len, out, cap, out_len);
+}
+
+/* An idle connection past its handshake holds no output buffer. */
+void dk_outq_trim(dk_conn *c)
+{
+    if (c->outq_off < c->outq_len || c->state == DK_STATE_HANDSHAKING) return;
+    dk_free(c->outq);
+    c->outq = NULL;
+    c->outq_cap = c->outq_len = c->outq_off = 0;
+}
+
 dk_result dk_send_record(dk_conn *c, uint8_t type, const uint8_t *pt, size_t len)
 {
     uint8_t dg[DK_MAX_MTU + 64];
@@ -224,7 +240,13 @@ dk_result dk_flight_send(dk_conn *c, bool last_flight)
     c->peer_flight_lo = c->next_recv_seq;
     if (last_flight) {
         /* R19: the sender of the last flight answers retransmissions of the
-         * peer's last flight; no timer. */
+         * peer's last flight; no timer. It is kept for the connection's life,
+         * so it shrinks to fit (CCS + Finished: 12 bytes of body). */
+        uint8_t *fit = c->flight.len ? dk_realloc(c->flight.buf, c->flight.len) : NULL;
+        if (fit) {
+            c->flight.buf = fit;
+            c->flight.cap = c->flight.len;
+        }
         c->fl_state = DK_FL_FINISHED;
         c->timer_deadline = UINT64_MAX;
     } else {
@@ -270,7 +292,7 @@ dk_result dk_on_timer(dk_conn *c, uint64_t now)
      * fixed a wrong length for a message then blocks the real one for two
      * rounds at most (T12). The first round keeps partial progress, which
      * matters on lossy links. */
-    if (c->retransmits >= 2) dk_reasm_reset(&c->reasm);
+    if (c->retransmits >= 2 && c->reasm) dk_reasm_reset(c->reasm);
     return dk_flight_resend(c);
 }
 

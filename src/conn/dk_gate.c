@@ -131,14 +131,20 @@ static dk_result whole_hello(dk_conn *c, const dk_hs_header *h, const uint8_t *f
         *body = frag;
         return DK_OK;
     }
-    if (h->seq != c->ch_reasm_seq) {
-        dk_reasm_reset(&c->ch_reasm);
+    if (!c->ch_reasm) {
+        c->ch_reasm = dk_malloc(sizeof *c->ch_reasm);
+        if (!c->ch_reasm) return DK_ERR_NOMEM;
+        dk_reasm_init(c->ch_reasm, c->cfg->max_message, c->cfg->max_message * 2);
         c->ch_reasm_seq = h->seq;
     }
-    dk_result r = dk_reasm_add(&c->ch_reasm, h->seq, h, frag, 0);
+    if (h->seq != c->ch_reasm_seq) {
+        dk_reasm_reset(c->ch_reasm);
+        c->ch_reasm_seq = h->seq;
+    }
+    dk_result r = dk_reasm_add(c->ch_reasm, h->seq, h, frag, 0);
     if (r != DK_OK) return r;
     const dk_reasm_slot *s;
-    if (!dk_reasm_ready(&c->ch_reasm, h->seq, &s)) return DK_DISCARD;
+    if (!dk_reasm_ready(c->ch_reasm, h->seq, &s)) return DK_DISCARD;
     *body = s->body;
     return DK_OK;
 }
@@ -208,6 +214,11 @@ dk_result dk_gate_conn_hello(dk_conn *c, const dk_record *rec, const dk_hs_heade
     dk_result r = whole_hello(c, h, frag, &body);
     if (r != DK_OK) return r == DK_ERR_NOMEM ? r : DK_DISCARD;
     r = classify(c, rec, h, body);
-    if (h->frag_length != h->length) dk_reasm_reset(&c->ch_reasm);
+    if (h->frag_length != h->length && c->ch_reasm) {
+        /* the ClientHello was classified: its reassembly state goes */
+        dk_reasm_reset(c->ch_reasm);
+        dk_free(c->ch_reasm);
+        c->ch_reasm = NULL;
+    }
     return r;
 }

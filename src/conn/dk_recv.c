@@ -45,14 +45,16 @@ static void skip_hello_request_gap(dk_conn *c, uint16_t seq)
 dk_result dk_process_ready(dk_conn *c)
 {
     const dk_reasm_slot *s;
-    if (c->hr_gap && !dk_reasm_ready(&c->reasm, c->next_recv_seq, &s) &&
-        dk_reasm_ready(&c->reasm, (uint16_t)(c->next_recv_seq + 1), &s))
+    if (!c->reasm) return DK_OK;
+    if (c->hr_gap && !dk_reasm_ready(c->reasm, c->next_recv_seq, &s) &&
+        dk_reasm_ready(c->reasm, (uint16_t)(c->next_recv_seq + 1), &s))
         skip_hello_request_gap(c, (uint16_t)(c->next_recv_seq + 1));
-    while (c->state == DK_STATE_HANDSHAKING && dk_reasm_ready(&c->reasm, c->next_recv_seq, &s)) {
+    while (c->state == DK_STATE_HANDSHAKING && c->reasm &&
+           dk_reasm_ready(c->reasm, c->next_recv_seq, &s)) {
         uint16_t seq = c->next_recv_seq;
         dk_msg m = {s->type, seq, s->epoch, s->body, s->length, 0};
         dk_result r = deliver_message(c, &m);
-        dk_reasm_release(&c->reasm, seq);
+        if (c->reasm) dk_reasm_release(c->reasm, seq);
         if (r != DK_OK && r != DK_DISCARD) return r;
     }
     return DK_OK;
@@ -80,7 +82,7 @@ static void client_rebase(dk_conn *c, const dk_hs_header *h)
     if (c->role != DK_ROLE_CLIENT || c->got_server_hello || h->type != DK_HT_SERVER_HELLO ||
         h->seq <= c->next_recv_seq || h->frag_offset != 0)
         return;
-    dk_reasm_reset(&c->reasm);
+    dk_reasm_reset(c->reasm);
     c->rebase_lo = c->next_recv_seq;
     c->rebase_hi = h->seq;
     c->next_recv_seq = h->seq;
@@ -138,12 +140,12 @@ static dk_result handle_fragment(dk_conn *c, uint8_t epoch, const dk_record *rec
      * under its message_seq: they may be spoofed junk that disagrees with it
      * and would otherwise keep it out for good (T12, R30). */
     if (h->seq == c->next_recv_seq && h->frag_offset == 0 && h->frag_length == h->length) {
-        dk_reasm_release(&c->reasm, h->seq);
+        dk_reasm_release(c->reasm, h->seq);
         dk_msg m = {h->type, h->seq, epoch, frag, h->length, 0};
         DK_TRY(deliver_message(c, &m));
         return dk_process_ready(c);
     }
-    dk_result r = dk_reasm_add(&c->reasm, c->next_recv_seq, h, frag, epoch);
+    dk_result r = dk_reasm_add(c->reasm, c->next_recv_seq, h, frag, epoch);
     if (r != DK_OK) return r;
     return dk_process_ready(c);
 }
@@ -200,8 +202,8 @@ static dk_result recv_app(dk_conn *c, uint8_t epoch, uint8_t *p, size_t len)
 {
     if (epoch != 1 || c->state != DK_STATE_ESTABLISHED) return DK_DISCARD;
     if (c->rx_app_n >= DK_MAX_RX_APP) return DK_DISCARD;
-    c->rx_app[c->rx_app_n].p = p;
-    c->rx_app[c->rx_app_n].len = len;
+    c->rx_app[c->rx_app_n].off = (uint16_t)(p - c->rx_base);
+    c->rx_app[c->rx_app_n].len = (uint16_t)len;
     c->rx_app_n++;
     return DK_OK;
 }

@@ -97,9 +97,9 @@ static dk_result negotiate(dk_conn *c, const dk_client_hello *ch)
         ch->exts.present_reneg_info || offered(ch->suites, ch->suites_len, RENEGOTIATION_SCSV);
     /* A server_name extension may carry no host_name entry (only other
      * name types): then there is no name to copy. */
-    if (ch->exts.server_name && ch->exts.server_name_len < sizeof c->server_name) {
-        memcpy(c->server_name, ch->exts.server_name, ch->exts.server_name_len);
-        c->server_name[ch->exts.server_name_len] = 0;
+    if (ch->exts.server_name && ch->exts.server_name_len < 256) {
+        DK_TRY(dk_conn_set_str(&c->server_name, (const char *)ch->exts.server_name,
+                               ch->exts.server_name_len));
     }
     memcpy(c->client_random, ch->random, 32);
     return dk_cfg_random(c->cfg, c->server_random, 32);
@@ -259,12 +259,13 @@ static dk_result lookup_psk(dk_conn *c, const dk_client_key_exchange *cke)
     memcpy(c->psk, key, (size_t)n);
     c->psk_len = (size_t)n;
     dk_wipe(key, sizeof key);
-    size_t idl = DK_MIN((size_t)cke->identity_len, sizeof c->peer_identity - 1);
+    char id[256];
+    size_t idl = DK_MIN((size_t)cke->identity_len, sizeof id - 1);
     for (size_t i = 0; i < idl; i++) {
         uint8_t ch = cke->identity[i];
-        c->peer_identity[i] = (char)(ch >= 0x20 && ch < 0x7f ? ch : '?');
+        id[i] = (char)(ch >= 0x20 && ch < 0x7f ? ch : '?');
     }
-    c->peer_identity[idl] = 0;
+    DK_TRY(dk_conn_set_str(&c->peer_identity, id, idl));
     c->peer_authenticated = true;
     return DK_OK;
 }

@@ -84,6 +84,16 @@ void dk_aead_free(dk_aead *a)
     dk_free(a);
 }
 
+/* The tag through the provider's parameters directly: the legacy ctrl call
+ * builds and translates a parameter array on every record. */
+static bool aead_tag_param(dk_aead *a, uint8_t *tag, bool set)
+{
+    OSSL_PARAM params[2];
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, (size_t)a->tag_len);
+    params[1] = OSSL_PARAM_construct_end();
+    return (set ? EVP_CIPHER_CTX_set_params(a->ctx, params) : EVP_CIPHER_CTX_get_params(a->ctx, params)) == 1;
+}
+
 /* New nonce, expected tag (open only) and AAD for one record. CCM must learn
  * the message length before the AAD (it is part of the first CBC-MAC block,
  * RFC 3610 section 2.2), and the expected tag before the data, since it
@@ -94,8 +104,7 @@ static bool aead_start(dk_aead *a, const uint8_t nonce[12], const uint8_t *tag, 
     int outl = 0;
     if (EVP_CipherInit_ex2(a->ctx, NULL, NULL, nonce, a->encrypt ? 1 : 0, NULL) != 1)
         return false;
-    if (tag && EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, a->tag_len, (void *)tag) != 1)
-        return false;
+    if (tag && !aead_tag_param(a, (uint8_t *)tag, true)) return false;
     if (a->ccm && EVP_CipherUpdate(a->ctx, NULL, &outl, NULL, (int)len) != 1) return false;
     if (aad_len && EVP_CipherUpdate(a->ctx, NULL, &outl, aad, (int)aad_len) != 1) return false;
     return true;
@@ -118,7 +127,7 @@ dk_result dk_aead_seal(dk_aead *a, const uint8_t nonce[12], const uint8_t *aad, 
     if (!aead_start(a, nonce, NULL, aad, aad_len, len) ||
         EVP_CipherUpdate(a->ctx, p, &outl, p, (int)len) != 1 ||
         EVP_CipherFinal_ex(a->ctx, p + outl, &finl) != 1 || (size_t)(outl + finl) != len ||
-        EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_GET_TAG, a->tag_len, tag) != 1) {
+        !aead_tag_param(a, tag, false)) {
         ERR_clear_error();
         return DK_ERR_CRYPTO;
     }

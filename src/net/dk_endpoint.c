@@ -278,8 +278,12 @@ dk_result dk_endpoint_send(dk_endpoint *ep, dk_endpoint_conn *c, const uint8_t *
 {
     if (!ep || !c) return DK_ERR_INVALID_ARG;
     if (c->flags & (DK_EPF_ENDING | DK_EPF_CLOSING)) return DK_ERR_STATE;
-    DK_TRY(dk_conn_write(c->conn, data, len));
-    dk_ep_conn_drain(ep, c);
+    dk_ep_conn_drain(ep, c); /* anything queued first, in order */
+    /* Zero copy: the record is sealed straight into the shared send batch. */
+    uint8_t *slot = dk_ep_tx_reserve(ep, DK_EP_RX_SLOT);
+    size_t n;
+    DK_TRY(dk_conn_write_datagram(c->conn, data, len, slot, DK_EP_RX_SLOT, &n));
+    dk_ep_tx_commit(ep, c, &c->addr, c->addr_len, n);
     if (!ep->processing) dk_ep_tx_flush(ep);
     return DK_OK;
 }

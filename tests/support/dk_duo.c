@@ -256,7 +256,8 @@ void dk_knob_client_seq(dk_conn *c, uint16_t next_ms, uint64_t next_rseq)
 
 void dk_knob_client_cookie(dk_conn *c, const uint8_t *cookie, size_t len)
 {
-    if (len > sizeof c->cookie) abort();
+    if (len > 255) abort();
+    if (!c->cookie && !(c->cookie = malloc(255))) abort(); /* freed by the engine (dk_free) */
     memcpy(c->cookie, cookie, len);
     c->cookie_len = (uint8_t)len;
 }
