@@ -9,8 +9,9 @@
  * so its randomness and therefore its flights are the same when the harness
  * replays the other side's datagrams: every hs-* seed ends established.
  * Variants: .dup (each datagram twice), .retx (a clock advance past the
- * retransmission timer after each datagram) and .plain (epoch-1 records in
- * plaintext, for the harness to seal: see fuzz_common.h).
+ * retransmission timer after each datagram), .plain (epoch-1 records in
+ * plaintext, for the harness to seal: see fuzz_common.h) and .reneg (.plain
+ * and then a renegotiation attempt inside the encryption).
  *
  * Decoder seeds are cut from the same datagrams (records, handshake
  * messages, extension blocks, ClientHellos for the cookie harness, with a
@@ -125,6 +126,10 @@ typedef struct recording {
      * into plaintext for the .plain variant (plaintext injection) */
     dk_cipher dec;
     bool have_dec;
+    /* for the .reneg variant: the next message_seq the harness side expects
+     * and the recorded side's next epoch-1 record sequence number */
+    uint16_t next_msg_seq;
+    uint64_t next_rec_seq;
 } recording;
 
 static void tap(void *arg, int to_server, const uint8_t *p, size_t len)
@@ -247,6 +252,9 @@ static void record_run(const char *name, dk_config *cc, dk_config *sc, bool reco
         }
     }
     sender_cipher(harness_server ? sim.c : sim.s, r);
+    dk_conn *me = harness_server ? sim.s : sim.c, *peer = harness_server ? sim.c : sim.s;
+    r->next_msg_seq = me->next_recv_seq;
+    r->next_rec_seq = peer->wseq[1];
     dk_sim_free(&sim);
 }
 
@@ -443,14 +451,43 @@ static dk_config *recorded_client(const scenario *s)
     return cc;
 }
 
+/* A renegotiation attempt inside the encryption, for the harness to seal:
+ * a ClientHello to a server, a HelloRequest to a client (both refused with
+ * a no_renegotiation warning). */
+static void reneg_chunk(const recording *r, int to_server, buf *out)
+{
+    uint8_t body[256];
+    dk_writer w;
+    dk_writer_init(&w, body, sizeof body);
+    if (to_server) {
+        static const uint8_t random[32] = {1, 2, 3};
+        static const uint16_t suites[] = {DK_TLS_PSK_WITH_AES_128_CCM_8};
+        dk_client_hello_out ch = {.version = DK_DTLS12, .random = random, .suites = suites,
+                                  .n_suites = 1, .ems = true};
+        dk_client_hello_write(&w, &ch);
+    }
+    uint8_t rec[DK_RECORD_HEADER_LEN + DK_HS_HEADER_LEN + sizeof body];
+    dk_writer hw;
+    dk_writer_init(&hw, rec + DK_RECORD_HEADER_LEN, sizeof rec - DK_RECORD_HEADER_LEN);
+    dk_hs_header h = {to_server ? DK_HT_CLIENT_HELLO : DK_HT_HELLO_REQUEST, (uint32_t)w.off,
+                      r->next_msg_seq, 0, (uint32_t)w.off};
+    dk_hs_header_write(&hw, &h);
+    dk_write_bytes(&hw, body, w.off);
+    must(dk_writer_status(&w) == DK_OK ? dk_writer_status(&hw) : DK_ERR_INTERNAL, "reneg");
+    dk_record_header_write(rec, DK_CT_HANDSHAKE, DK_DTLS12, 1, r->next_rec_seq, (uint16_t)hw.off);
+    buf_u16(out, FUZZ_SEAL_MARK);
+    buf_chunk(out, rec, DK_RECORD_HEADER_LEN + hw.off);
+}
+
 static void emit_engine(const char *harness, const char *name, recording *r, int to_server,
                         bool variants)
 {
-    static const char *const suffix[4] = {"", ".dup", ".retx", ".plain"};
-    for (int v = 0; v < 4; v++) {
-        if (!variants && (v == 1 || v == 2)) continue;
+    static const char *const suffix[5] = {"", ".dup", ".retx", ".plain", ".reneg"};
+    for (int v = 0; v < 5; v++) {
+        if (!variants && (v == 1 || v == 2 || v == 4)) continue;
         buf b = {0};
-        engine_input(r, to_server, v, &b);
+        engine_input(r, to_server, v == 4 ? 3 : v, &b);
+        if (v == 4) reneg_chunk(r, to_server, &b);
         char file[128];
         snprintf(file, sizeof file, "hs-%s%s", name, suffix[v]);
         write_seed(harness, file, b.p, b.len);
