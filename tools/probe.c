@@ -218,6 +218,15 @@ static int parse_flag(pr_opts *o, const char *a)
     return 0;
 }
 
+static bool takes_value(const char *opt)
+{
+    static const char *const k[] = {"--scenario", "--pcap", "--keylog", "--psk-identity", "--psk",
+                                    "--cert", "--key", "--serve", "--timeout"};
+    for (size_t i = 0; i < DK_ARRAY_LEN(k); i++)
+        if (!strcmp(opt, k[i])) return true;
+    return false;
+}
+
 static int parse_args(int argc, char **argv, pr_opts *o)
 {
     bool after_scenario = false;
@@ -229,6 +238,7 @@ static int parse_args(int argc, char **argv, pr_opts *o)
             continue;
         }
         if (a[0] == '-' && a[1] == '-') {
+            if (!takes_value(a)) return usage_error("unknown option '%s'", a);
             if (i + 1 >= argc) return usage_error("%s needs a value", a);
             int rc = parse_value(o, a, argv[++i]);
             if (rc) return rc;

@@ -282,6 +282,8 @@ uint64_t pr_now_ms(void);
 bool pr_wire_open(pr_wire *w, const pr_opts *o, bool serve, pr_pcap *pcap, FILE *keylog,
                   char *err, size_t errcap);
 void pr_wire_close(pr_wire *w);
+/* Client: move to a new socket (a new source port), as a fresh client. */
+bool pr_wire_reopen(pr_wire *w);
 /* Forget observations and keys (a new scenario on the same socket). */
 void pr_wire_reset_obs(pr_wire *w);
 uint64_t pr_wire_elapsed(const pr_wire *w);

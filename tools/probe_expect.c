@@ -373,7 +373,9 @@ bool pr_expect(pr_run *r, const pr_step *st)
         if (!until(r, st, check_fin_again, "retransmitted server Finished")) return false;
         pr_note(r->res, "server Finished retransmitted");
         return true;
-    case PR_EXPECT_ALERT: return until(r, st, check_alert, "fatal alert");
+    case PR_EXPECT_ALERT:
+        return until(r, st, check_alert,
+                     "fatal alert (and no server Finished either: the handshake stalls)");
     case PR_EXPECT_ECHO:
         if (r->o->no_echo) return true;
         return until(r, st, check_echo, "echo of our application data");

@@ -64,6 +64,25 @@ bool pr_wire_open(pr_wire *w, const pr_opts *o, bool serve, pr_pcap *pcap, FILE 
     return true;
 }
 
+bool pr_wire_reopen(pr_wire *w)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) return false;
+    struct sockaddr_in any = {.sin_family = AF_INET};
+    any.sin_addr = w->o->addr.sin_addr;
+    socklen_t len = sizeof w->local;
+    if (bind(fd, (const struct sockaddr *)&any, sizeof any) != 0 ||
+        getsockname(fd, (struct sockaddr *)&w->local, &len) != 0) {
+        close(fd);
+        return false;
+    }
+    close(w->fd);
+    w->fd = fd;
+    w->wseq[0] = w->wseq[1] = 0;
+    w->wepoch = 0;
+    return true;
+}
+
 void pr_wire_reset_obs(pr_wire *w)
 {
     for (size_t i = 0; i < w->n_obs; i++) free(w->obs[i].data);

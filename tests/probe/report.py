@@ -45,8 +45,9 @@ def free_port():
 class Impl:
     """How to start one implementation as a server and as a client."""
 
-    def __init__(self, name, server, client, echo=True, ready=r".", netns=False, needs=None):
-        self.name, self.server, self.client = name, server, client
+    def __init__(self, name, server, client, auth, echo=True, ready=r".", netns=False,
+                 needs=None):
+        self.name, self.server, self.client, self.auth = name, server, client, auth
         self.echo, self.ready, self.netns, self.needs = echo, ready, netns, needs
 
     def available(self):
@@ -66,29 +67,37 @@ def implementations(a):
         Impl("dtlskit",
              lambda p: [a.dtlskit, "server", "--listen", "127.0.0.1:%d" % p, "--echo",
                         "--cert", cert, "--key", key],
-             lambda addr: [a.dtlskit, "client", addr, "--ca", ca], ready=r"^listening",
+             lambda addr: [a.dtlskit, "client", addr, "--ca", ca],
+             ["--ca", ca, "--verify-client"], ready=r"^listening",
              needs=[a.dtlskit]),
         Impl("openssl",
              lambda p: ["openssl", "s_server", "-dtls1_2", "-accept", "127.0.0.1:%d" % p,
                         "-cert", cert, "-key", key],
              lambda addr: ["openssl", "s_client", "-dtls1_2", "-connect", addr, "-CAfile", ca],
-             echo=False, ready=r"ACCEPT", needs=["openssl"]),
+             ["-Verify", "1", "-CAfile", ca, "-verify_return_error"], echo=False, ready=r"ACCEPT", needs=["openssl"]),
         Impl("gnutls",
              lambda p: ["gnutls-serv", "--udp", "--echo", "-p", str(p), "--priority", GNUTLS_PRIO,
                         "--x509certfile", cert, "--x509keyfile", key],
              lambda addr: ["gnutls-cli", "--udp", "-p", addr.rsplit(":", 1)[1], "127.0.0.1",
                            "--priority", GNUTLS_PRIO, "--x509cafile", ca],
-             ready=r"(?i)listening|ready", netns=True, needs=["gnutls-serv", "gnutls-cli"]),
-        Impl("mbedtls", peer_srv(mbed), peer_cli(mbed), ready=r"^listening", needs=[mbed]),
-        Impl("wolfssl", peer_srv(wolf), peer_cli(wolf), ready=r"^listening", needs=[wolf]),
+             ["-r", "--verify-client-cert", "--x509cafile", ca], ready=r"(?i)listening|ready", netns=True, needs=["gnutls-serv", "gnutls-cli"]),
+        Impl("mbedtls", peer_srv(mbed), peer_cli(mbed), ["--verify-client", "--ca", ca],
+             ready=r"^listening", needs=[mbed]),
+        Impl("wolfssl", peer_srv(wolf), peer_cli(wolf), ["--verify-client", "--ca", ca],
+             ready=r"^listening", needs=[wolf]),
     ]
 
 
 # ---- a server that is restarted whenever it exits -------------------------------
 
 class Server:
-    def __init__(self, argv, ready):
+    """restart_delay: the peers serve one client per process and latch onto
+    the first datagram after they start; datagrams the probe still sends to
+    the ended association (T25: data after close_notify) must not be it."""
+
+    def __init__(self, argv, ready, restart_delay=1.0):
         self.argv, self.ready_re = argv, re.compile(ready, re.M)
+        self.restart_delay = restart_delay
         self.stop = False
         self.proc = None
         self.ready = threading.Event()
@@ -104,7 +113,7 @@ class Server:
                 if self.ready_re.search(line):
                     self.ready.set()
             self.proc.wait()
-            time.sleep(0.05)
+            time.sleep(self.restart_delay)
 
     def wait_ready(self, timeout=5):
         ok = self.ready.wait(timeout)
@@ -132,14 +141,17 @@ def probe_json(out, sid):
     return None
 
 
-def run_server_scenario(a, impl, sid):
+def run_server_scenario(a, impl, sid, client_auth):
     port = free_port()
-    srv = Server(impl.server(port), impl.ready)
+    srv = Server(impl.server(port) + (impl.auth if client_auth else []), impl.ready)
     try:
         if not srv.wait_ready():
             return {"verdict": "INCONCLUSIVE", "reason": "%s server did not start" % impl.name}
         argv = [a.dtlskit, "probe", "127.0.0.1:%d" % port, "--json", "--scenario", sid]
         argv += [] if impl.echo else ["--no-echo"]
+        if client_auth:
+            argv += ["--cert", os.path.join(a.certs, "ec-client.pem"),
+                     "--key", os.path.join(a.certs, "ec-client.key")]
         p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
         r = probe_json(p.stdout, sid)
         return r or {"verdict": "INCONCLUSIVE", "reason": "probe gave no result: " + p.stderr[-200:]}
@@ -147,7 +159,7 @@ def run_server_scenario(a, impl, sid):
         srv.close()
 
 
-def run_client_scenario(a, impl, sid):
+def run_client_scenario(a, impl, sid, client_auth):
     argv = [a.dtlskit, "probe", "--serve", "127.0.0.1:0", "--json", "--scenario", sid,
             "--cert", os.path.join(a.certs, "ec-server.pem"),
             "--key", os.path.join(a.certs, "ec-server.key")]
@@ -188,11 +200,10 @@ def scenario_list(a):
             continue
         tags = set(re.findall(r"\[([a-z-]+)\]", m.group(4)))
         title = re.sub(r"\s*\[[a-z-]+\]", "", m.group(4))
-        if "client-auth" in tags:
-            continue  # needs a server requiring client certificates: CTest covers dtlskit's
         if a.scenario and m.group(1) not in a.scenario:
             continue
-        rows.append({"id": m.group(1), "side": m.group(2), "rules": m.group(3), "title": title})
+        rows.append({"id": m.group(1), "side": m.group(2), "rules": m.group(3), "title": title,
+                     "auth": "client-auth" in tags})
     return rows
 
 
@@ -200,7 +211,7 @@ def run_impl(a, impl, rows, results):
     for row in rows:
         fn = run_server_scenario if row["side"] == "server" else run_client_scenario
         t0 = time.monotonic()
-        r = fn(a, impl, row["id"])
+        r = fn(a, impl, row["id"], row["auth"])
         results[(row["id"], impl.name)] = r
         print("%-8s %-5s %s %s (%.1f s)" % (impl.name, row["id"], r["verdict"], r["reason"],
                                             time.monotonic() - t0), flush=True)
@@ -279,8 +290,12 @@ def write_doc(a, rows, impls, results, skipped, elapsed):
                "and `mbedtls_peer`/`wolfssl_peer --server --echo` (tests/peers), all with "
                "tests/vectors/certs/ec-server.pem and %s. Client side (side = client): the "
                "probe plays the server (`--serve`) and each implementation's client connects "
-               "to it. Scenarios needing a server that requires client certificates (T18) run "
-               "only in CTest, against dtlskit.\n" % SUITE)
+               "to it. The T18 scenarios run against the same servers configured to require a client "
+               "certificate (tests/vectors/certs/ec-client.pem for the probe).\n\n"
+               "Run one yourself: `dtlskit probe HOST:PORT [--scenario ID ...]` against a "
+               "server, or `dtlskit probe --serve ADDR:PORT` and point a client at it; `--pcap "
+               "FILE --keylog FILE` writes a capture that `tshark -d udp.port==PORT,dtls -o "
+               "tls.keylog_file:FILE` decodes and decrypts.\n" % SUITE)
     out.append("Versions: " + "; ".join("%s: %s" % (n, ver.get(n, "?")) for n in names) + ".\n")
     for n, why in skipped.items():
         out.append("Not run: %s (%s).\n" % (n, why))
