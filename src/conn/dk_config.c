@@ -328,12 +328,12 @@ uint64_t dk_cfg_new_tag(const dk_config *cfg)
 dk_cookie_ctx *dk_cfg_cookie(const dk_config *cfg)
 {
     dk_config *m = (dk_config *)cfg; /* documented mutable field: secret cache */
-    static const uint8_t zero[32];
-    if (dk_ct_equal(m->cookie.master, zero, 32)) {
+    if (!m->cookie_ready) {
         uint8_t master[32];
         if (dk_cfg_random(cfg, master, sizeof master) != DK_OK) return NULL;
         dk_cookie_init(&m->cookie, master, m->cookie.lifetime_ms, m->cookie.rotation_ms);
         dk_wipe(master, sizeof master);
+        m->cookie_ready = true;
     }
     return &m->cookie;
 }

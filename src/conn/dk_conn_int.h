@@ -71,6 +71,7 @@ struct dk_config {
     /* Mutable through a const config: the cookie secret cache and the
      * state-tag counter. A config is used from one thread at a time. */
     dk_cookie_ctx cookie;
+    bool cookie_ready;
     uint64_t next_tag;
 };
 

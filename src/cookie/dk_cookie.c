@@ -42,7 +42,9 @@ void dk_cookie_init(dk_cookie_ctx *ctx, const uint8_t master[32], uint32_t lifet
 
 void dk_cookie_clear(dk_cookie_ctx *ctx)
 {
-    if (ctx) dk_wipe(ctx, sizeof *ctx);
+    if (!ctx) return;
+    for (int k = 0; k < 2; k++) dk_hmac_key_free(ctx->cache_key[k]);
+    dk_wipe(ctx, sizeof *ctx);
 }
 
 static uint64_t rotation_index(const dk_cookie_ctx *ctx, uint64_t t)
@@ -52,11 +54,11 @@ static uint64_t rotation_index(const dk_cookie_ctx *ctx, uint64_t t)
 
 /* secret_i from the two-entry cache, deriving it on a miss. The entry with
  * the lower index (the older secret) is replaced. */
-static dk_result secret_for(dk_cookie_ctx *ctx, uint64_t index, const uint8_t **secret)
+static dk_result secret_for(dk_cookie_ctx *ctx, uint64_t index, int *which)
 {
     for (int k = 0; k < 2; k++) {
         if (ctx->cache_valid[k] && ctx->cache_index[k] == index) {
-            *secret = ctx->cache_secret[k];
+            *which = k;
             return DK_OK;
         }
     }
@@ -72,11 +74,15 @@ static dk_result secret_for(dk_cookie_ctx *ctx, uint64_t index, const uint8_t **
         {ib, sizeof ib},
     };
     ctx->cache_valid[slot] = false;
+    dk_hmac_key_free(ctx->cache_key[slot]);
+    ctx->cache_key[slot] = NULL;
     DK_TRY(dk_hmac(DK_HASH_SHA256, ctx->master, sizeof ctx->master, parts, DK_ARRAY_LEN(parts),
                    ctx->cache_secret[slot]));
+    ctx->cache_key[slot] = dk_hmac_key_new(DK_HASH_SHA256, ctx->cache_secret[slot], 32);
+    if (!ctx->cache_key[slot]) return DK_ERR_CRYPTO;
     ctx->cache_index[slot] = index;
     ctx->cache_valid[slot] = true;
-    *secret = ctx->cache_secret[slot];
+    *which = slot;
     return DK_OK;
 }
 
@@ -91,8 +97,8 @@ static dk_result cookie_mac(dk_cookie_ctx *ctx, uint64_t t, const void *peer, si
                             uint64_t state_tag, const dk_client_hello *ch,
                             uint8_t mac[DK_COOKIE_MAC_LEN])
 {
-    const uint8_t *secret;
-    DK_TRY(secret_for(ctx, rotation_index(ctx, t), &secret));
+    int which;
+    DK_TRY(secret_for(ctx, rotation_index(ctx, t), &which));
 
     uint8_t tb[DK_COOKIE_T_LEN], peer_lb[2], tag[8], ver[2], sid_lb[1], suites_lb[2], comp_lb[1];
     dk_store_u48(tb, t);
@@ -118,7 +124,7 @@ static dk_result cookie_mac(dk_cookie_ctx *ctx, uint64_t t, const void *peer, si
         {ch->compressions, ch->compressions_len},
     };
     uint8_t full[32];
-    dk_result rc = dk_hmac(DK_HASH_SHA256, secret, 32, parts, DK_ARRAY_LEN(parts), full);
+    dk_result rc = dk_hmac_keyed(ctx->cache_key[which], parts, DK_ARRAY_LEN(parts), full);
     if (rc == DK_OK) memcpy(mac, full, DK_COOKIE_MAC_LEN);
     dk_wipe(full, sizeof full);
     return rc;

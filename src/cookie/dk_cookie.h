@@ -19,6 +19,7 @@
 #define DK_COOKIE_H
 
 #include "core/dk_core.h"
+#include "crypto/dk_crypto.h"
 #include "handshake/dk_msg.h"
 
 #define DK_COOKIE_LEN 32
@@ -31,6 +32,7 @@ typedef struct dk_cookie_ctx {
     uint64_t cache_index[2];
     bool cache_valid[2];
     uint8_t cache_secret[2][32];
+    dk_hmac_key *cache_key[2]; /* HMAC keyed with cache_secret[k], made on first use */
 } dk_cookie_ctx;
 
 void dk_cookie_init(dk_cookie_ctx *ctx, const uint8_t master[32], uint32_t lifetime_ms,

@@ -43,6 +43,15 @@ typedef struct dk_iovec {
 DK_MUST_CHECK dk_result dk_hmac(dk_hash_alg alg, const uint8_t *key, size_t key_len,
                                 const dk_iovec *parts, size_t nparts, uint8_t *out);
 
+/* A pre-keyed HMAC for hot paths (the cookie gate): the key schedule is
+ * done once, and each dk_hmac_keyed call reuses the context without
+ * allocating. Not for concurrent use. */
+typedef struct dk_hmac_key dk_hmac_key;
+dk_hmac_key *dk_hmac_key_new(dk_hash_alg alg, const uint8_t *key, size_t key_len);
+void dk_hmac_key_free(dk_hmac_key *k);
+DK_MUST_CHECK dk_result dk_hmac_keyed(dk_hmac_key *k, const dk_iovec *parts, size_t nparts,
+                                      uint8_t *out);
+
 /* TLS 1.2 PRF (RFC 5246 section 5): PRF(secret, label, seed1 || seed2). */
 DK_MUST_CHECK dk_result dk_tls12_prf(dk_hash_alg alg, const uint8_t *secret, size_t secret_len,
                                      const char *label, const uint8_t *seed1, size_t seed1_len,

@@ -84,6 +84,58 @@ void dk_hash_free(dk_hash_ctx *h)
 }
 
 /* HMAC (RFC 2104) over the concatenation of parts. */
+struct dk_hmac_key {
+    EVP_MAC_CTX *ctx;
+    size_t out_len;
+};
+
+dk_hmac_key *dk_hmac_key_new(dk_hash_alg alg, const uint8_t *key, size_t key_len)
+{
+    const dk_crypto_algs *a = dk_crypto_algs_get();
+    const char *mdname = dk_crypto_md_name(alg);
+    if (!a || !mdname || !key || !key_len) return NULL;
+    dk_hmac_key *k = dk_calloc(1, sizeof *k);
+    if (!k) return NULL;
+    OSSL_PARAM params[2] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)mdname, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    k->out_len = dk_hash_len(alg);
+    k->ctx = EVP_MAC_CTX_new(a->hmac);
+    if (!k->ctx || EVP_MAC_init(k->ctx, key, key_len, params) != 1) {
+        ERR_clear_error();
+        dk_hmac_key_free(k);
+        return NULL;
+    }
+    return k;
+}
+
+void dk_hmac_key_free(dk_hmac_key *k)
+{
+    if (!k) return;
+    EVP_MAC_CTX_free(k->ctx); /* cleanses the key schedule */
+    dk_free(k);
+}
+
+/* EVP_MAC_init with a NULL key restarts HMAC with the key already set
+ * (OpenSSL 3.0 providers/implementations/macs/hmac_prov.c). */
+dk_result dk_hmac_keyed(dk_hmac_key *k, const dk_iovec *parts, size_t nparts, uint8_t *out)
+{
+    if (!k || !out || (!parts && nparts)) return DK_ERR_INVALID_ARG;
+    if (EVP_MAC_init(k->ctx, NULL, 0, NULL) != 1) goto fail;
+    for (size_t i = 0; i < nparts; i++) {
+        if (parts[i].len == 0) continue;
+        if (!parts[i].p) return DK_ERR_INVALID_ARG;
+        if (EVP_MAC_update(k->ctx, parts[i].p, parts[i].len) != 1) goto fail;
+    }
+    size_t outl = 0;
+    if (EVP_MAC_final(k->ctx, out, &outl, k->out_len) != 1) goto fail;
+    return DK_OK;
+fail:
+    ERR_clear_error();
+    return DK_ERR_CRYPTO;
+}
+
 dk_result dk_hmac(dk_hash_alg alg, const uint8_t *key, size_t key_len, const dk_iovec *parts,
                   size_t nparts, uint8_t *out)
 {

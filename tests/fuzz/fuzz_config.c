@@ -114,5 +114,6 @@ void fuzz_config_reset(dk_config *cfg)
     dk_cookie_clear(&cfg->cookie);
     cfg->cookie.lifetime_ms = lifetime;
     cfg->cookie.rotation_ms = rotation;
+    cfg->cookie_ready = false;
     cfg->next_tag = 1;
 }

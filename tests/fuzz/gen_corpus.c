@@ -322,6 +322,7 @@ static void seed_cookie(const uint8_t *body, size_t len)
     dk_cookie_init(&ctx, fuzz_cookie_master, 1 + 0x1d4c * 8, 1 + 0x124f * 64);
     uint8_t cookie[DK_COOKIE_LEN];
     must(dk_cookie_make(&ctx, 1000, fuzz_peer, FUZZ_PEER_LEN, 0, &ch, cookie), "cookie");
+    dk_cookie_clear(&ctx);
     b.len = sizeof head;
     buf_add(&b, body, ch.cookie_offset);
     buf_u8(&b, DK_COOKIE_LEN);
