@@ -96,13 +96,10 @@ dk_hmac_key *dk_hmac_key_new(dk_hash_alg alg, const uint8_t *key, size_t key_len
     if (!a || !mdname || !key || !key_len) return NULL;
     dk_hmac_key *k = dk_calloc(1, sizeof *k);
     if (!k) return NULL;
-    OSSL_PARAM params[2] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)mdname, 0),
-        OSSL_PARAM_construct_end(),
-    };
     k->out_len = dk_hash_len(alg);
-    k->ctx = EVP_MAC_CTX_new(a->hmac);
-    if (!k->ctx || EVP_MAC_init(k->ctx, key, key_len, params) != 1) {
+    /* from the template: no digest fetch per key */
+    k->ctx = EVP_MAC_CTX_dup(a->hmac_tmpl[alg]);
+    if (!k->ctx || EVP_MAC_init(k->ctx, key, key_len, NULL) != 1) {
         ERR_clear_error();
         dk_hmac_key_free(k);
         return NULL;
@@ -172,9 +169,59 @@ done:
  *   PRF(secret, label, seed) = P_<hash>(secret, label + seed)
  * The TLS1-PRF KDF concatenates its seed parameters in order, so the seed is
  * label || seed1 || seed2. */
+static dk_result prf_kdf(dk_hash_alg alg, const uint8_t *secret, size_t secret_len,
+                         const char *label, const uint8_t *seed1, size_t seed1_len,
+                         const uint8_t *seed2, size_t seed2_len, uint8_t *out, size_t out_len);
+
+/* RFC 5246 5: P_hash(secret, seed) = HMAC(secret, A(1) + seed) +
+ * HMAC(secret, A(2) + seed) + ..., A(0) = seed, A(i) = HMAC(secret, A(i-1)).
+ * Over one keyed HMAC context: libcrypto's TLS1-PRF KDF re-fetches and
+ * re-keys for every call and was half of a PSK handshake's cost. */
+static dk_result p_hash(dk_hmac_key *k, size_t hlen, const dk_iovec seed[3], uint8_t *out,
+                        size_t out_len)
+{
+    uint8_t a[DK_MAX_HASH_LEN], blk[DK_MAX_HASH_LEN];
+    dk_result r = dk_hmac_keyed(k, seed, 3, a);
+    for (size_t off = 0; r == DK_OK && off < out_len;) {
+        const dk_iovec parts[4] = {{a, hlen}, seed[0], seed[1], seed[2]};
+        r = dk_hmac_keyed(k, parts, 4, blk);
+        if (r != DK_OK) break;
+        size_t n = DK_MIN(hlen, out_len - off);
+        memcpy(out + off, blk, n);
+        off += n;
+        if (off < out_len) {
+            const dk_iovec prev = {a, hlen};
+            r = dk_hmac_keyed(k, &prev, 1, a);
+        }
+    }
+    dk_wipe(a, sizeof a);
+    dk_wipe(blk, sizeof blk);
+    return r;
+}
+
 dk_result dk_tls12_prf(dk_hash_alg alg, const uint8_t *secret, size_t secret_len,
                        const char *label, const uint8_t *seed1, size_t seed1_len,
                        const uint8_t *seed2, size_t seed2_len, uint8_t *out, size_t out_len)
+{
+    if (secret && secret_len && label && out && (seed1 || !seed1_len) && (seed2 || !seed2_len) &&
+        dk_crypto_md_name(alg)) {
+        if (out_len == 0) return DK_OK;
+        dk_hmac_key *k = dk_hmac_key_new(alg, secret, secret_len);
+        if (!k) return DK_ERR_CRYPTO;
+        const dk_iovec seed[3] = {
+            {(const uint8_t *)label, strlen(label)}, {seed1, seed1_len}, {seed2, seed2_len}};
+        dk_result r = p_hash(k, dk_hash_len(alg), seed, out, out_len);
+        dk_hmac_key_free(k);
+        if (r != DK_OK) dk_wipe(out, out_len);
+        return r;
+    }
+    return prf_kdf(alg, secret, secret_len, label, seed1, seed1_len, seed2, seed2_len, out, out_len);
+}
+
+/* The general path (an empty secret, argument checks): libcrypto's KDF. */
+static dk_result prf_kdf(dk_hash_alg alg, const uint8_t *secret, size_t secret_len,
+                         const char *label, const uint8_t *seed1, size_t seed1_len,
+                         const uint8_t *seed2, size_t seed2_len, uint8_t *out, size_t out_len)
 {
     const dk_crypto_algs *a = dk_crypto_algs_get();
     const char *mdname = dk_crypto_md_name(alg);

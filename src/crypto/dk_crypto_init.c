@@ -1,6 +1,7 @@
 /* One-time fetch of the algorithms dtlskit uses, the RNG and the
  * constant-time compare. */
 #include <limits.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/kdf.h>
@@ -32,6 +33,14 @@ static void crypto_init_once(void)
     g_algs.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     g_algs.tls1_prf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
     ok = ok && g_algs.hmac != NULL && g_algs.tls1_prf != NULL;
+    for (size_t i = 0; ok && i < DK_ARRAY_LEN(k_md_names); i++) {
+        OSSL_PARAM params[2] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)k_md_names[i], 0),
+            OSSL_PARAM_construct_end(),
+        };
+        g_algs.hmac_tmpl[i] = EVP_MAC_CTX_new(g_algs.hmac);
+        ok = g_algs.hmac_tmpl[i] && EVP_MAC_CTX_set_params(g_algs.hmac_tmpl[i], params) == 1;
+    }
     g_algs_ok = ok;
     ERR_clear_error();
 }

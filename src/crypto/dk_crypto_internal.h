@@ -12,6 +12,8 @@ typedef struct dk_crypto_algs {
     EVP_MD *md[2];         /* indexed by dk_hash_alg */
     EVP_CIPHER *cipher[4]; /* indexed by dk_aead_alg */
     EVP_MAC *hmac;
+    EVP_MAC_CTX *hmac_tmpl[2]; /* HMAC with the digest already set, per dk_hash_alg;
+                                  duplicated, never used directly */
     EVP_KDF *tls1_prf;
 } dk_crypto_algs;
 
