@@ -100,12 +100,15 @@ static int judge_hvr(pr_run *r, const pr_step *st, const pr_obs *ob)
 static int check_hvr(pr_run *r, const pr_step *st)
 {
     char ctx[64];
+    /* A new ServerHello is an answer (the wrong one); a retransmission of the
+     * pending flight (the same ServerHello) is not. */
+    if (r->c.new_sh > r->mark_new_sh)
+        return pr_step_fail(r, st, "%s answered with a ServerHello flight (ServerHello "
+                            "message_seq=%u)", last_ch_text(r, ctx, sizeof ctx),
+                            r->c.srv[PR_SM_SH].ms), -1;
     for (size_t i = r->mark; i < r->w.n_obs; i++) {
         const pr_obs *ob = obs_at(r, i);
         if (ob->kind == PR_O_ALERT) return alert_fail(r, st, ob, last_ch_text(r, ctx, sizeof ctx));
-        if (is_msg(ob, DK_HT_SERVER_HELLO))
-            return pr_step_fail(r, st, "%s answered with a ServerHello flight (ServerHello "
-                                "message_seq=%u)", last_ch_text(r, ctx, sizeof ctx), ob->ms), -1;
         if (is_msg(ob, DK_HT_HELLO_VERIFY_REQUEST)) return judge_hvr(r, st, ob);
     }
     return 0;

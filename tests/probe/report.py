@@ -98,14 +98,14 @@ class Server:
     def __init__(self, argv, ready, restart_delay=1.0):
         self.argv, self.ready_re = argv, re.compile(ready, re.M)
         self.restart_delay = restart_delay
-        self.stop = False
+        self.stop = threading.Event()
         self.proc = None
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
 
     def _loop(self):
-        while not self.stop:
+        while not self.stop.is_set():
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT, text=True,
                                          start_new_session=True)
@@ -113,7 +113,8 @@ class Server:
                 if self.ready_re.search(line):
                     self.ready.set()
             self.proc.wait()
-            time.sleep(self.restart_delay)
+            if self.stop.wait(self.restart_delay):
+                break
 
     def wait_ready(self, timeout=5):
         ok = self.ready.wait(timeout)
@@ -121,7 +122,7 @@ class Server:
         return ok
 
     def close(self):
-        self.stop = True
+        self.stop.set()
         p = self.proc
         if p and p.poll() is None:
             p.terminate()
