@@ -13,7 +13,7 @@ if ! command -v valgrind >/dev/null; then
     echo "valgrind-check: valgrind is not installed (apt-get install valgrind)" >&2
     exit 1
 fi
-BINS=("$BUILD/handshake_test")
+BINS=("$BUILD/handshake_test" "$BUILD/engine_test")
 for b in "$BUILD"/tests/robustness/robustness_*_test; do
     [ -x "$b" ] && BINS+=("$b")
 done
@@ -21,6 +21,7 @@ done
 # GLIBC_TUNABLES keeps memory_test from re-executing itself outside valgrind.
 export DK_RB_REPLAY_RECORDS=20000 DK_RB_FLOOD=20000 DK_RB_MEM_PSK=200 DK_RB_MEM_CERT=40
 export GLIBC_TUNABLES=glibc.malloc.tcache_count=0
+export DK_MTU_SWEEP_STEP=${DK_MTU_SWEEP_STEP:-9}
 # VALGRIND_EXTRA adds options, e.g. --track-origins=yes to find where an
 # uninitialised value came from (twice as slow).
 VG=(valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect
