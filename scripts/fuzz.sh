@@ -60,10 +60,18 @@ if ! command -v "$CC_FUZZ" >/dev/null; then
     exit 2
 fi
 
+# One run per build directory at a time: runs share its corpora and logs.
+mkdir -p "$BUILD"
+exec 9>"$BUILD/fuzz.lock"
+if ! flock -n 9; then
+    echo "== another fuzz.sh is using $BUILD; waiting for it"
+    flock 9
+fi
+
 echo "== configuring $BUILD (clang, DK_FUZZING, DK_SANITIZE, DK_LIBFUZZER)"
 cmake -S . -B "$BUILD" -DCMAKE_C_COMPILER="$CC_FUZZ" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DDK_FUZZING=ON -DDK_SANITIZE=ON -DDK_LIBFUZZER=ON -DDK_INTEROP=OFF >"$BUILD.configure.log" 2>&1 ||
-    { cat "$BUILD.configure.log"; exit 1; }
+    -DDK_FUZZING=ON -DDK_SANITIZE=ON -DDK_LIBFUZZER=ON -DDK_INTEROP=OFF >"$BUILD/fuzz-configure.log" 2>&1 ||
+    { cat "$BUILD/fuzz-configure.log"; exit 1; }
 targets=""
 for h in $HARNESSES; do targets="$targets fuzz_$h fuzz_replay_$h"; done
 echo "== building:$targets"
@@ -107,8 +115,8 @@ done
 wait || true
 
 # libFuzzer's last status line carries cov/ft/corp; its final stats the counts.
-stat_of() { grep -o "^stat::$2: *[0-9]*" "$LOGS/$1.log" | tail -1 | awk '{print $2}'; }
-field_of() { grep -E '#[0-9]+.*(cov|ft):' "$LOGS/$1.log" | tail -1 | grep -o "$2: [0-9]*" | awk '{print $2}'; }
+stat_of() { grep -a -o "^stat::$2: *[0-9]*" "$LOGS/$1.log" | tail -1 | awk '{print $2}'; }
+field_of() { grep -a -E '#[0-9]+.*(cov|ft):' "$LOGS/$1.log" | tail -1 | grep -o "$2: [0-9]*" | awk '{print $2}'; }
 
 status=0
 printf '\n%-16s %12s %8s %8s %8s %10s %8s\n' harness executions exec/s cov ft corpus crashes
@@ -130,7 +138,7 @@ for h in $HARNESSES; do
     for f in $(find "$ART/$h" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \)); do
         echo
         echo "== $h: $(basename "$f") (log: $LOGS/$h.log)"
-        grep -E "ERROR: |runtime error|invariant violated|SUMMARY" "$LOGS/$h.log" | head -5 || true
+        grep -a -E "ERROR: |runtime error|invariant violated|SUMMARY" "$LOGS/$h.log" | head -5 || true
         if [ "$SAVE" = 1 ]; then
             dest="tests/fuzz/regress/$h/regress-$(sha1sum "$f" | cut -c1-16)"
             cp "$f" "$dest"
@@ -146,10 +154,10 @@ for h in $HARNESSES; do
     echo
     echo "== $h: transition-table rows reached by its corpus"
     if "$FUZZ_BIN/fuzz_replay_$h" --rows "$WORK/$h" "tests/fuzz/corpus/$h" >"$LOGS/$h.rows" 2>&1; then
-        grep -E "rows reached|not reached|replayed" "$LOGS/$h.rows" || true
+        grep -a -E "rows reached|not reached|replayed" "$LOGS/$h.rows" || true
     else
         echo "   replay failed (see $LOGS/$h.rows):"
-        grep -E "ERROR: |runtime error|invariant violated" "$LOGS/$h.rows" | head -3 || true
+        grep -a -E "ERROR: |runtime error|invariant violated" "$LOGS/$h.rows" | head -3 || true
     fi
 done
 exit $status
