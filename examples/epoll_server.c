@@ -102,6 +102,10 @@ static void on_datagram(const dk_config *cfg, int fd, struct sockaddr_storage *a
             (p->conn = dk_conn_new(cfg, a, alen)) == NULL) {
             return;
         }
+        if (out_len > 0) { /* a fragmented ClientHello, reassembled by the gate */
+            memcpy(rx, tx, out_len);
+            len = out_len;
+        }
     }
     static uint8_t copy[65536];
     memcpy(copy, rx, len); /* receive decrypts in place; a successor needs the original */

@@ -220,6 +220,10 @@ static void feed_unknown(server *s, const struct sockaddr_storage *a, socklen_t 
     if (s->o->verbose) {
         dk_conn_set_trace(c, cli_trace_stderr, p->name);
     }
+    if (out_len > 0) { /* the gate reassembled a fragmented ClientHello */
+        memcpy(s->rx, s->out, out_len);
+        len = out_len;
+    }
     feed(s, p, c, len, now, true);
 }
 

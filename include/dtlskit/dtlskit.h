@@ -272,9 +272,16 @@ typedef enum {
     DK_GATE_ACCEPT = 2,    /* valid cookie: create a connection and feed it this datagram */
 } dk_gate_verdict;
 
-/* Check the first datagram from a peer that has no connection. No allocation,
- * no state. With cookie exchange disabled, every well-formed ClientHello is
- * accepted. */
+/* Check the first datagram from a peer that has no connection. No per-peer
+ * allocation, no per-peer state. With cookie exchange disabled, every
+ * well-formed ClientHello is accepted.
+ * A ClientHello fragmented so that its first fragment cannot be judged alone
+ * is reassembled in a small pool shared by the whole server (bounded, oldest
+ * evicted); when it is whole the gate answers it. On DK_GATE_ACCEPT, if
+ * *out_len > 0, feed the new connection out[0..*out_len) (the reassembled
+ * ClientHello as one datagram) instead of the datagram. Give out at least
+ * DK_GATE_OUT_MAX bytes. */
+#define DK_GATE_OUT_MAX 8320
 DK_API dk_gate_verdict dk_server_gate(const dk_config *cfg, const void *peer_id, size_t peer_id_len,
                                       const uint8_t *datagram, size_t len, uint64_t now_ms,
                                       uint8_t *out, size_t cap, size_t *out_len);

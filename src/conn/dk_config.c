@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "conn/dk_conn_int.h"
+#include "conn/dk_gate_pool.h"
 
 static const uint16_t default_groups[] = {DK_GROUP_X25519, DK_GROUP_SECP256R1, DK_GROUP_SECP384R1};
 static const uint16_t default_sig_algs[] = {
@@ -51,6 +52,7 @@ void dk_config_free(dk_config *cfg)
     dk_free_secret(cfg->psk, cfg->psk_len);
     dk_free(cfg->psk_hint);
     dk_cookie_clear(&cfg->cookie);
+    dk_gate_pool_free(cfg->gate_pool);
     dk_wipe(cfg, sizeof *cfg);
     dk_free(cfg);
 }

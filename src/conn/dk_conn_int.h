@@ -72,6 +72,7 @@ struct dk_config {
      * state-tag counter. A config is used from one thread at a time. */
     dk_cookie_ctx cookie;
     bool cookie_ready;
+    struct dk_gate_pool *gate_pool; /* fragmented ClientHellos before a cookie (dk_gate_pool.c) */
     uint64_t next_tag;
 };
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "conn/dk_conn_int.h"
+#include "conn/dk_gate_pool.h"
 
 /* R6 + R28: our epoch-0 record numbers continue from the ClientHello's, so
  * one near the top of the 48-bit space cannot start a handshake. */
@@ -79,15 +80,78 @@ dk_result dk_gate_build_hvr(const dk_config *cfg, const void *peer, size_t peer_
     return dk_record_seal(NULL, DK_CT_HANDSHAKE, DK_DTLS10, 0, rec_seq, pt, hw.off, out, cap, out_len);
 }
 
+/* The verdict on a ClientHello whose cookie-relevant fields are known: ACCEPT
+ * for a valid cookie (or no cookie exchange), else a HelloVerifyRequest no
+ * larger than limit (never amplify). */
+static dk_gate_verdict decide(const dk_config *cfg, const void *peer, size_t peer_len,
+                              const dk_client_hello *ch, uint16_t seq, uint64_t rec_seq,
+                              uint64_t now, size_t limit, uint8_t *out, size_t cap,
+                              size_t *out_len)
+{
+    if (!cfg->cookie_exchange)
+        return rec_seq < DK_MAX_CH_RECORD_SEQ ? DK_GATE_ACCEPT : DK_GATE_DROP;
+    dk_cookie_ctx *ctx = dk_cfg_cookie(cfg);
+    if (ctx && dk_cookie_verify(ctx, now, peer, peer_len, 0, ch) == DK_OK)
+        return rec_seq < DK_MAX_CH_RECORD_SEQ ? DK_GATE_ACCEPT : DK_GATE_DROP;
+    size_t n = 0;
+    if (dk_gate_build_hvr(cfg, peer, peer_len, 0, ch, seq, rec_seq, now, out, cap, &n) != DK_OK)
+        return DK_GATE_DROP;
+    if (n > limit) return DK_GATE_DROP;
+    *out_len = n;
+    return DK_GATE_HVR;
+}
+
+/* A whole ClientHello from the pool: answered, or handed to the new
+ * connection as one unfragmented datagram (record number of its last
+ * fragment, R6). */
+static dk_gate_verdict decide_pooled(const dk_config *cfg, const void *peer, size_t peer_len,
+                                     const dk_hs_header *h, const uint8_t *body, uint64_t rec_seq,
+                                     uint64_t now, uint8_t *out, size_t cap, size_t *out_len)
+{
+    dk_client_hello ch;
+    dk_reader r;
+    dk_reader_init(&r, body, h->length);
+    if (dk_client_hello_read(&r, &ch) != DK_OK) return DK_GATE_DROP;
+    size_t whole = DK_RECORD_HEADER_LEN + DK_HS_HEADER_LEN + h->length;
+    dk_gate_verdict v = decide(cfg, peer, peer_len, &ch, h->seq, rec_seq, now, whole, out, cap, out_len);
+    if (v != DK_GATE_ACCEPT) return v;
+    if (cap < whole) return DK_GATE_DROP;
+    dk_record_header_write(out, DK_CT_HANDSHAKE, DK_DTLS12, 0, rec_seq,
+                           (uint16_t)(DK_HS_HEADER_LEN + h->length));
+    dk_writer w;
+    dk_writer_init(&w, out + DK_RECORD_HEADER_LEN, cap - DK_RECORD_HEADER_LEN);
+    dk_hs_header hh = {DK_HT_CLIENT_HELLO, h->length, h->seq, 0, h->length};
+    dk_hs_header_write(&w, &hh);
+    dk_write_bytes(&w, body, h->length);
+    if (dk_writer_status(&w) != DK_OK) return DK_GATE_DROP;
+    *out_len = whole;
+    return DK_GATE_ACCEPT;
+}
+
+static dk_gate_verdict pooled(const dk_config *cfg, const void *peer, size_t peer_len,
+                              const dk_record *rec, const dk_hs_header *h, const uint8_t *frag,
+                              uint64_t now, uint8_t *out, size_t cap, size_t *out_len)
+{
+    dk_gate_pool **pp = &((dk_config *)cfg)->gate_pool; /* documented mutable field */
+    const uint8_t *body;
+    if (dk_gate_pool_add(pp, peer, peer_len, h, frag, rec->seq, now, &body) != DK_OK)
+        return DK_GATE_DROP;
+    dk_gate_verdict v = decide_pooled(cfg, peer, peer_len, h, body, rec->seq, now, out, cap, out_len);
+    dk_gate_pool_done(*pp, peer, peer_len, h->seq);
+    return v;
+}
+
 dk_gate_verdict dk_server_gate(const dk_config *cfg, const void *peer, size_t peer_len,
                                const uint8_t *datagram, size_t len, uint64_t now, uint8_t *out,
                                size_t cap, size_t *out_len)
 {
-    if (!cfg || cfg->role != DK_ROLE_SERVER || !datagram || peer_len > DK_MAX_PEER_ID) return DK_GATE_DROP;
+    if (out_len) *out_len = 0;
+    if (!cfg || cfg->role != DK_ROLE_SERVER || !datagram || !out || !out_len ||
+        peer_len > DK_MAX_PEER_ID)
+        return DK_GATE_DROP;
     dk_reader r;
     dk_reader_init(&r, datagram, len);
     dk_record rec;
-    /* dk_record_next wants a mutable record; the gate only reads. */
     if (dk_record_next(&r, &rec) != DK_OK) return DK_GATE_DROP;
     if (rec.epoch != 0 || rec.type != DK_CT_HANDSHAKE) return DK_GATE_DROP;
     dk_reader hr;
@@ -95,19 +159,16 @@ dk_gate_verdict dk_server_gate(const dk_config *cfg, const void *peer, size_t pe
     dk_hs_header h;
     const uint8_t *frag;
     if (dk_hs_header_read(&hr, &h, &frag) != DK_OK) return DK_GATE_DROP;
-    if (h.type != DK_HT_CLIENT_HELLO || h.frag_offset != 0) return DK_GATE_DROP;
+    if (h.type != DK_HT_CLIENT_HELLO) return DK_GATE_DROP;
     dk_client_hello ch;
-    if (parse_ch_prefix(frag, h.frag_length, &ch) != DK_OK) return DK_GATE_DROP;
-    if (!cfg->cookie_exchange) return DK_GATE_ACCEPT;
-    dk_cookie_ctx *ctx = dk_cfg_cookie(cfg);
-    if (ctx && dk_cookie_verify(ctx, now, peer, peer_len, 0, &ch) == DK_OK)
-        return rec.seq < DK_MAX_CH_RECORD_SEQ ? DK_GATE_ACCEPT : DK_GATE_DROP;
-    size_t n = 0;
-    if (dk_gate_build_hvr(cfg, peer, peer_len, 0, &ch, h.seq, rec.seq, now, out, cap, &n) != DK_OK)
-        return DK_GATE_DROP;
-    if (n > len) return DK_GATE_DROP; /* never amplify */
-    *out_len = n;
-    return DK_GATE_HVR;
+    bool judged_alone = h.frag_offset == 0 && parse_ch_prefix(frag, h.frag_length, &ch) == DK_OK;
+    bool fragmented = h.frag_length != h.length;
+    /* A fragment that cannot be judged alone, or one of a hello already
+     * being pooled, goes to the server-wide pool. */
+    if (fragmented && (!judged_alone || dk_gate_pool_find(cfg->gate_pool, peer, peer_len, h.seq)))
+        return pooled(cfg, peer, peer_len, &rec, &h, frag, now, out, cap, out_len);
+    if (!judged_alone) return DK_GATE_DROP;
+    return decide(cfg, peer, peer_len, &ch, h.seq, rec.seq, now, len, out, cap, out_len);
 }
 
 static dk_result send_hvr(dk_conn *c, const dk_client_hello *ch, uint16_t seq, uint64_t rec_seq,

@@ -285,7 +285,8 @@ void dk_ep_unknown_datagram(dk_endpoint *ep, const dk_ep_addr *a, size_t alen, u
         return;
     }
     emit_accept(ep, h);
-    dk_ep_conn_datagram(ep, h, d, len);
+    if (n) dk_ep_conn_datagram(ep, h, ep->hvr, n); /* the gate reassembled a fragmented hello */
+    else dk_ep_conn_datagram(ep, h, d, len);
 }
 
 void dk_ep_conn_timer(dk_endpoint *ep, dk_endpoint_conn *h)

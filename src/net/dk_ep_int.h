@@ -104,7 +104,7 @@ struct dk_endpoint {
     dk_ep_tx tx;
     uint8_t app[DK_EP_RX_SLOT];  /* one application record */
     uint8_t copy[DK_EP_RX_SLOT]; /* a datagram's bytes for a second reader (R16) */
-    uint8_t hvr[256];
+    uint8_t hvr[DK_GATE_OUT_MAX]; /* gate output: an HVR, or a pooled ClientHello */
 };
 
 /* ---- dk_ep_table.c ---- */

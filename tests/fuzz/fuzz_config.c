@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "conn/dk_conn_int.h"
+#include "conn/dk_gate_pool.h"
 #include "fuzz_common.h"
 
 const uint8_t fuzz_psk[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
@@ -115,5 +116,7 @@ void fuzz_config_reset(dk_config *cfg)
     cfg->cookie.lifetime_ms = lifetime;
     cfg->cookie.rotation_ms = rotation;
     cfg->cookie_ready = false;
+    dk_gate_pool_free(cfg->gate_pool); /* partial hellos must not carry over between inputs */
+    cfg->gate_pool = NULL;
     cfg->next_tag = 1;
 }

@@ -73,12 +73,12 @@ dk_result dk_duo_connect(dk_duo *d, dk_dgl *out)
 }
 
 /* No connection for the peer: the stateless gate decides (R7, R38). */
-static dk_result via_gate(dk_duo *d, const uint8_t *p, size_t len, dk_dgl *out)
+static dk_result via_gate(dk_duo *d, const uint8_t *p, size_t len, dk_dgl *out,
+                          uint8_t *hvr /* DK_GATE_OUT_MAX */, size_t *feed_len)
 {
-    uint8_t hvr[512];
     size_t n = 0;
     dk_gate_verdict v = dk_server_gate(d->scfg, d->peer, sizeof d->peer, p, len, d->now, hvr,
-                                       sizeof hvr, &n);
+                                       DK_GATE_OUT_MAX, &n);
     if (v == DK_GATE_HVR) {
         d->gate_hvrs++;
         dk_dgl_push(out, hvr, n);
@@ -88,6 +88,7 @@ static dk_result via_gate(dk_duo *d, const uint8_t *p, size_t len, dk_dgl *out)
         d->gate_drops++;
         return DK_OK;
     }
+    *feed_len = n; /* > 0: the gate reassembled a fragmented ClientHello into hvr */
     d->s = dk_conn_new(d->scfg, d->peer, sizeof d->peer);
     if (!d->s) abort();
     dk_duo_trace(d, d->s, "server");
@@ -123,8 +124,14 @@ dk_result dk_duo_to_server(dk_duo *d, const uint8_t *p, size_t len, dk_dgl *out)
     uint8_t buf[DK_DG_CAP];
     if (len > sizeof buf) return DK_ERR_INVALID_ARG;
     if (!d->s) {
-        dk_result g = via_gate(d, p, len, out);
+        static uint8_t whole[DK_GATE_OUT_MAX];
+        size_t wl = 0;
+        dk_result g = via_gate(d, p, len, out, whole, &wl);
         if (g != 1) return g;
+        if (wl) {
+            p = whole;
+            len = wl;
+        }
     }
     memcpy(buf, p, len);
     dk_result r = dk_conn_receive(d->s, buf, len, d->now);

@@ -147,8 +147,8 @@ static void server_new_handshake(dk_sim *sim, uint8_t *p, size_t len)
 
 static void to_server(dk_sim *sim, uint8_t *p, size_t len)
 {
+    uint8_t out[DK_GATE_OUT_MAX];
     if (!sim->s) {
-        uint8_t out[512];
         size_t n = 0;
         dk_gate_verdict v =
             dk_server_gate(sim->scfg, sim->peer, 6, p, len, sim->now, out, sizeof out, &n);
@@ -158,6 +158,10 @@ static void to_server(dk_sim *sim, uint8_t *p, size_t len)
             return;
         }
         if (v != DK_GATE_ACCEPT) return;
+        if (n > 0) { /* the gate reassembled a fragmented ClientHello */
+            p = out;
+            len = n;
+        }
         sim->s = dk_conn_new(sim->scfg, sim->peer, 6);
         maybe_trace(sim, sim->s, true);
         sim->server_conns++;
