@@ -151,6 +151,18 @@ dk_result dk_cli_server_hello(dk_conn *c, const dk_msg *m)
     if (!suite_offered(c, sh.suite))
         return dk_conn_fail(c, DK_ERR_HANDSHAKE, DK_AD_ILLEGAL_PARAMETER,
                             "server chose cipher suite 0x%04x, which we did not offer", sh.suite);
+    /* RFC 5246 7.4.1.4: a ServerHello extension the client did not offer
+     * makes the client "abort the handshake with an unsupported_extension
+     * fatal alert". (renegotiation_info answers our SCSV, RFC 5746 3.4.) */
+    bool sent_sni = c->server_name && c->server_name[0] && !is_ip_literal(c->server_name);
+    if (sh.exts.unknown || sh.exts.present_groups || sh.exts.present_sig_algs ||
+        (sh.exts.present_server_name && !sent_sni))
+        return dk_conn_fail(c, DK_ERR_HANDSHAKE, DK_AD_UNSUPPORTED_EXTENSION,
+                            "server sent an extension we did not offer (type %u)",
+                            sh.exts.unknown ? sh.exts.unknown_type
+                            : sh.exts.present_groups ? DK_EXT_SUPPORTED_GROUPS
+                            : sh.exts.present_sig_algs ? DK_EXT_SIGNATURE_ALGORITHMS
+                                                        : DK_EXT_SERVER_NAME);
     if (sh.exts.present_reneg_info && sh.exts.reneg_info_len != 0)
         return dk_conn_fail(c, DK_ERR_HANDSHAKE, DK_AD_HANDSHAKE_FAILURE,
                             "server sent a non-empty renegotiation_info");

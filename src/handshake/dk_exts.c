@@ -111,7 +111,10 @@ static dk_result ext_one(uint16_t type, dk_reader *body, bool is_server_hello, d
         e->present_reneg_info = true;
         DK_TRY(ext_reneg_info(body, e));
         break;
-    default: return dk_read_skip(body, dk_reader_left(body));
+    default:
+        if (!e->unknown) e->unknown_type = type;
+        e->unknown = true;
+        return dk_read_skip(body, dk_reader_left(body));
     }
     return dk_reader_done(body);
 }

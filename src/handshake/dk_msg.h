@@ -85,6 +85,8 @@ typedef struct dk_hello_exts {
     bool present_reneg_info;
     const uint8_t *reneg_info; /* renegotiated_connection */
     uint8_t reneg_info_len;
+    uint16_t unknown_type; /* the first extension type not understood here */
+    bool unknown;          /* any extension type not understood here */
 } dk_hello_exts;
 
 /* Parse an extension block (the bytes after the uint16 total length).
