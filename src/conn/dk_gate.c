@@ -141,6 +141,10 @@ static dk_gate_verdict pooled(const dk_config *cfg, const void *peer, size_t pee
     return v;
 }
 
+/* R14 (RFC 6347 3.2.1): "timeout and retransmission do not apply to the
+ * HelloVerifyRequest, because this would require creating state on the
+ * server." The gate keeps nothing: a lost HVR is answered again when the
+ * client retransmits its ClientHello. */
 dk_gate_verdict dk_server_gate(const dk_config *cfg, const void *peer, size_t peer_len,
                                const uint8_t *datagram, size_t len, uint64_t now, uint8_t *out,
                                size_t cap, size_t *out_len)

@@ -215,6 +215,122 @@ static void test_renegotiation_refused(void **st)
     finish(sim, cc, sc);
 }
 
+/* R13: "DTLS servers SHOULD perform a cookie exchange whenever a new
+ * handshake is being performed": two handshakes from the same address, one
+ * after the other, each meet exactly one HelloVerifyRequest. */
+static void test_R13_cookie_exchange_every_handshake(void **st)
+{
+    (void)st;
+    dk_config *cc = dk_test_client_config("psk"), *sc = dk_test_server_config("psk");
+    for (int i = 0; i < 2; i++) {
+        dk_sim sim;
+        dk_sim_init(&sim, cc, sc, 100 + i);
+        assert_int_equal(dk_sim_connect(&sim), DK_OK);
+        assert_true(dk_sim_handshake(&sim, 5000));
+        assert_int_equal(sim.gate_hvrs, 1);
+        dk_sim_free(&sim);
+    }
+    dk_config_free(cc);
+    dk_config_free(sc);
+}
+
+static dk_conn *g_r15_client;
+static size_t g_r15_tlen_after_ch2, g_r15_ch2_record_len;
+static int g_r15_hellos;
+static void r15_tap(void *arg, int to_server, const uint8_t *p, size_t len)
+{
+    (void)arg;
+    if (!to_server || len < 26 || p[0] != 22 || p[13] != 1) return;
+    if (++g_r15_hellos == 2) {
+        g_r15_tlen_after_ch2 = g_r15_client->tlen;
+        g_r15_ch2_record_len = dk_load_u16(p + 11); /* handshake header + body */
+    }
+}
+
+/* R15: "the initial ClientHello and HelloVerifyRequest MUST NOT be included
+ * in the CertificateVerify or Finished MAC computations": after the HVR the
+ * client's transcript holds exactly the second ClientHello (12-byte header
+ * plus body), and the handshake's Finished messages verify on both sides. */
+static void test_R15_transcript_starts_at_hello_with_cookie(void **st)
+{
+    (void)st;
+    dk_config *cc = dk_test_client_config("psk"), *sc = dk_test_server_config("psk");
+    dk_sim sim;
+    dk_sim_init(&sim, cc, sc, 15);
+    g_r15_client = sim.c;
+    g_r15_hellos = 0;
+    sim.tap = r15_tap;
+    assert_int_equal(dk_sim_connect(&sim), DK_OK);
+    assert_true(dk_sim_handshake(&sim, 5000));
+    assert_int_equal(g_r15_hellos, 2);
+    /* exactly the second hello (unfragmented: its record holds the 12-byte
+     * header and the whole body), nothing of the first one or the HVR */
+    assert_true(g_r15_ch2_record_len > 12 + 100);
+    assert_int_equal(g_r15_tlen_after_ch2, g_r15_ch2_record_len);
+    dk_sim_free(&sim);
+    dk_config_free(cc);
+    dk_config_free(sc);
+}
+
+static size_t g_r25_max, g_r25_frag;
+static void r25_tap(void *arg, int to_server, const uint8_t *p, size_t len)
+{
+    (void)arg;
+    (void)to_server;
+    (void)p;
+    if (len > g_r25_max) g_r25_max = len;
+    g_r25_frag++;
+}
+
+/* R25: "Each DTLS record MUST fit within a single datagram"; R34: "the
+ * Finished MAC MUST be computed as if each handshake message had been sent
+ * as a single fragment". At MTU 200 every datagram either side sends is at
+ * most 200 bytes, messages travel in fragments, and both Finished verify. */
+static void test_R25_R34_fragmented_flights_fit_and_finish(void **st)
+{
+    (void)st;
+    dk_config *cc = dk_test_client_config("ec+auth"), *sc = dk_test_server_config("ec+auth");
+    assert_int_equal(dk_config_set_mtu(cc, 200), DK_OK);
+    assert_int_equal(dk_config_set_mtu(sc, 200), DK_OK);
+    dk_sim sim;
+    dk_sim_init(&sim, cc, sc, 25);
+    g_r25_max = g_r25_frag = 0;
+    sim.tap = r25_tap;
+    assert_int_equal(dk_sim_connect(&sim), DK_OK);
+    assert_true(dk_sim_handshake(&sim, 5000));
+    assert_true(g_r25_max <= 200);
+    dk_conn_stats cs, ss;
+    dk_conn_get_stats(sim.c, &cs);
+    dk_conn_get_stats(sim.s, &ss);
+    assert_true(cs.fragments_out > 0 && ss.fragments_out > 0);
+    dk_sim_free(&sim);
+    dk_config_free(cc);
+    dk_config_free(sc);
+}
+
+/* R28: "implementations MUST either abandon an association or rehandshake
+ * prior to allowing the sequence number to wrap": the last 48-bit record
+ * number is used, the next write is refused. */
+static void test_R28_sequence_number_never_wraps(void **st)
+{
+    (void)st;
+    dk_config *cc = dk_test_client_config("psk"), *sc = dk_test_server_config("psk");
+    dk_sim sim;
+    dk_sim_init(&sim, cc, sc, 28);
+    assert_int_equal(dk_sim_connect(&sim), DK_OK);
+    assert_true(dk_sim_handshake(&sim, 5000));
+    sim.c->wseq[1] = DK_SEQ_MAX;
+    uint8_t out[256];
+    size_t n;
+    assert_int_equal(dk_conn_write_datagram(sim.c, (const uint8_t *)"a", 1, out, sizeof out, &n), DK_OK);
+    assert_int_equal(dk_load_u48(out + 5), DK_SEQ_MAX);
+    assert_int_equal(dk_conn_write_datagram(sim.c, (const uint8_t *)"b", 1, out, sizeof out, &n),
+                     DK_ERR_LIMIT);
+    dk_sim_free(&sim);
+    dk_config_free(cc);
+    dk_config_free(sc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +341,10 @@ int main(void)
         cmocka_unit_test(test_pin_accepts),
         cmocka_unit_test(test_write_limits),
         cmocka_unit_test(test_renegotiation_refused),
+        cmocka_unit_test(test_R13_cookie_exchange_every_handshake),
+        cmocka_unit_test(test_R15_transcript_starts_at_hello_with_cookie),
+        cmocka_unit_test(test_R25_R34_fragmented_flights_fit_and_finish),
+        cmocka_unit_test(test_R28_sequence_number_never_wraps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
