@@ -110,6 +110,20 @@ static dk_result chain_trusted(dk_conn *c, const dk_certificate *cert, bool *hav
                         "peer certificate not trusted: no CA, pin or insecure mode configured");
 }
 
+dk_result dk_read_peer_certificate(dk_conn *c, const dk_msg *m, dk_certificate *cert)
+{
+    const char *who = c->role == DK_ROLE_CLIENT ? "server" : "client";
+    dk_reader r;
+    dk_reader_init(&r, m->body, m->len);
+    dk_result rc = dk_certificate_read(&r, c->cfg->max_chain, cert);
+    if (rc == DK_ERR_LIMIT)
+        return dk_conn_fail(c, DK_ERR_LIMIT, DK_AD_BAD_CERTIFICATE,
+                            "%s certificate chain longer than %u", who, c->cfg->max_chain);
+    if (rc != DK_OK)
+        return dk_conn_fail(c, DK_ERR_DECODE, DK_AD_DECODE_ERROR, "malformed %s Certificate", who);
+    return DK_OK;
+}
+
 dk_result dk_verify_peer_chain(dk_conn *c, const dk_certificate *cert)
 {
     if (cert->n == 0) return DK_ERR_INTERNAL;

@@ -287,6 +287,9 @@ DK_MUST_CHECK dk_result dk_derive_keys(dk_conn *c, const uint8_t *pms, size_t pm
 DK_MUST_CHECK dk_result dk_finished_compute(dk_conn *c, bool client, size_t transcript_len,
                                             uint8_t out[DK_VERIFY_DATA_LEN]);
 DK_MUST_CHECK dk_result dk_verify_peer_chain(dk_conn *c, const dk_certificate *cert);
+/* Decode the peer's Certificate message (chain length capped by the
+ * config); a malformed or over-long one fails the connection. */
+DK_MUST_CHECK dk_result dk_read_peer_certificate(dk_conn *c, const dk_msg *m, dk_certificate *cert);
 uint16_t dk_pick_sig_scheme(const dk_pkey *key, const uint8_t *offered, size_t offered_len);
 bool dk_scheme_offered(const uint8_t *list, size_t len, uint16_t scheme);
 DK_MUST_CHECK dk_result dk_kex_start(dk_conn *c, uint16_t group);

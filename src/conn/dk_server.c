@@ -219,15 +219,8 @@ dk_result dk_srv_client_hello(dk_conn *c, const dk_msg *m)
 
 dk_result dk_srv_certificate(dk_conn *c, const dk_msg *m)
 {
-    dk_reader r;
-    dk_reader_init(&r, m->body, m->len);
     dk_certificate cert;
-    dk_result rc = dk_certificate_read(&r, c->cfg->max_chain, &cert);
-    if (rc == DK_ERR_LIMIT)
-        return dk_conn_fail(c, DK_ERR_LIMIT, DK_AD_BAD_CERTIFICATE,
-                            "client certificate chain longer than %u", c->cfg->max_chain);
-    if (rc != DK_OK)
-        return dk_conn_fail(c, DK_ERR_DECODE, DK_AD_DECODE_ERROR, "malformed client Certificate");
+    DK_TRY(dk_read_peer_certificate(c, m, &cert));
     if (cert.n == 0) {
         if (c->cfg->client_auth == DK_CLIENT_AUTH_REQUIRE)
             return dk_conn_fail(c, DK_ERR_CERT, DK_AD_HANDSHAKE_FAILURE,
