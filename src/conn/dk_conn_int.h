@@ -103,6 +103,7 @@ typedef struct dk_msg {
     const uint8_t *body;
     uint32_t len;
     size_t transcript_before; /* transcript length before this message */
+    const dk_client_hello *hello; /* server: the ClientHello as the R38 gate parsed it */
 } dk_msg;
 
 /* Retransmission states of RFC 6347 4.2.4 (R18). */

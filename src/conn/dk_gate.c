@@ -215,7 +215,8 @@ static dk_result whole_hello(dk_conn *c, const dk_hs_header *h, const uint8_t *f
 }
 
 static dk_result start_handshake(dk_conn *c, const dk_record *rec, const dk_hs_header *h,
-                                 const uint8_t *body, const uint8_t hash[32])
+                                 const uint8_t *body, const dk_client_hello *ch,
+                                 const uint8_t hash[32])
 {
     if (rec->seq >= DK_MAX_CH_RECORD_SEQ) return DK_DISCARD;
     c->have_creating_ch = true;
@@ -224,7 +225,7 @@ static dk_result start_handshake(dk_conn *c, const dk_record *rec, const dk_hs_h
     c->state_tag = dk_cfg_new_tag(c->cfg);
     c->ch_rec_seq = rec->seq;
     c->next_recv_seq = h->seq;
-    dk_msg m = {DK_HT_CLIENT_HELLO, h->seq, 0, body, h->length, 0};
+    dk_msg m = {DK_HT_CLIENT_HELLO, h->seq, 0, body, h->length, 0, ch};
     dk_conn_tracef(c, "recv ClientHello seq=%u record_seq=%llu: starts handshake", h->seq,
                    (unsigned long long)rec->seq);
     return dk_sm_handle(c, DK_HT_CLIENT_HELLO, &m);
@@ -251,7 +252,7 @@ static dk_result classify(dk_conn *c, const dk_record *rec, const dk_hs_header *
     if (!c->have_creating_ch) {
         if (!gated ||
             dk_cookie_verify(ctx, c->now, c->peer, c->peer_len, c->predecessor_tag, &ch) == DK_OK)
-            return start_handshake(c, rec, h, body, hash);
+            return start_handshake(c, rec, h, body, &ch, hash);
         return send_hvr(c, &ch, h->seq, rec->seq, c->predecessor_tag);
     }
     /* (a) the creating ClientHello again: a retransmission. */

@@ -52,7 +52,7 @@ dk_result dk_process_ready(dk_conn *c)
     while (c->state == DK_STATE_HANDSHAKING && c->reasm &&
            dk_reasm_ready(c->reasm, c->next_recv_seq, &s)) {
         uint16_t seq = c->next_recv_seq;
-        dk_msg m = {s->type, seq, s->epoch, s->body, s->length, 0};
+        dk_msg m = {s->type, seq, s->epoch, s->body, s->length, 0, NULL};
         dk_result r = deliver_message(c, &m);
         if (c->reasm) dk_reasm_release(c->reasm, seq);
         if (r != DK_OK && r != DK_DISCARD) return r;
@@ -141,7 +141,7 @@ static dk_result handle_fragment(dk_conn *c, uint8_t epoch, const dk_record *rec
      * and would otherwise keep it out for good (T12, R30). */
     if (h->seq == c->next_recv_seq && h->frag_offset == 0 && h->frag_length == h->length) {
         dk_reasm_release(c->reasm, h->seq);
-        dk_msg m = {h->type, h->seq, epoch, frag, h->length, 0};
+        dk_msg m = {h->type, h->seq, epoch, frag, h->length, 0, NULL};
         DK_TRY(deliver_message(c, &m));
         return dk_process_ready(c);
     }
