@@ -34,7 +34,7 @@ static int link_write(BIO *b, const char *data, int len)
 {
     dlink *l = BIO_get_data(b);
     BIO_clear_retry_flags(b);
-    if (l->n == LINK_SLOTS || len > LINK_SLOT) return -1;
+    if (l->n == LINK_SLOTS || len < 0 || len > LINK_SLOT) return -1;
     size_t i = (l->head + l->n) % LINK_SLOTS;
     memcpy(l->buf + i * LINK_SLOT, data, (size_t)len);
     l->len[i] = (size_t)len;
