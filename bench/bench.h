@@ -30,11 +30,23 @@ double bench_thread_cpu(void);
 double bench_wall(void);
 void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
+/* Per-side CPU: with bench_split off (rate runs) the calls cost nothing;
+ * on, bench_split_add adds the thread CPU since t0, less the calibrated cost
+ * of one clock reading. bench_split_merge scales a split run's per-side CPU
+ * to a rate run's operation count. */
+extern bool bench_split;
+void bench_split_calibrate(void);
+double bench_split_start(void);
+double bench_split_clock_cost(void);
+void bench_split_add(double *acc, double t0);
+
 /* A measurement: how many operations in how much CPU time, and the share
  * of the CPU spent on the server and client sides where it applies. */
 typedef struct bench_m {
     double ops, cpu, server_cpu, client_cpu;
 } bench_m;
+
+bench_m bench_split_merge(bench_m rate, bench_m split);
 
 /* How long each timed run lasts (CPU seconds); --quick shortens it. */
 extern double bench_run_s;

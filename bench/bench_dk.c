@@ -125,7 +125,7 @@ typedef struct pair {
 /* The server endpoint's first steps, in memory: gate, then a connection. */
 static void to_server(const dk_config *scfg, pair *p, double *scpu)
 {
-    double t0 = bench_thread_cpu();
+    double t0 = bench_split_start();
     for (size_t i = 0; i < g_to_s.n; i++) {
         uint8_t *d = g_to_s.buf + i * DQ_SLOT;
         if (!p->s) {
@@ -143,19 +143,19 @@ static void to_server(const dk_config *scfg, pair *p, double *scpu)
     }
     g_to_s.n = 0;
     if (p->s) drain(p->s, &g_to_c);
-    *scpu += bench_thread_cpu() - t0;
+    bench_split_add(scpu, t0);
 }
 
 static void to_client(pair *p, double *ccpu)
 {
-    double t0 = bench_thread_cpu();
+    double t0 = bench_split_start();
     for (size_t i = 0; i < g_to_c.n; i++) {
         dk_result r = dk_conn_receive(p->c, g_to_c.buf + i * DQ_SLOT, g_to_c.len[i], NOW_MS);
         if (r < 0) bench_die("dtlskit client: %s", dk_conn_error_reason(p->c));
     }
     g_to_c.n = 0;
     drain(p->c, &g_to_s);
-    *ccpu += bench_thread_cpu() - t0;
+    bench_split_add(ccpu, t0);
 }
 
 static void pair_handshake(const dk_config *scfg, const dk_config *ccfg, pair *p, double *scpu,
@@ -165,13 +165,13 @@ static void pair_handshake(const dk_config *scfg, const dk_config *ccfg, pair *p
     uint32_t id = ++g_peer;
     memcpy(p->peer, "\x7f\x00", 2);
     memcpy(p->peer + 2, &id, 4);
-    double t0 = bench_thread_cpu();
+    double t0 = bench_split_start();
     p->c = dk_conn_new(ccfg, NULL, 0);
     if (!p->c) bench_die("dtlskit: client conn");
     must(dk_conn_set_server_name(p->c, BENCH_HOST), "server name");
     must(dk_conn_connect(p->c, NOW_MS), "connect");
     drain(p->c, &g_to_s);
-    *ccpu += bench_thread_cpu() - t0;
+    bench_split_add(ccpu, t0);
     for (int round = 0; round < 16; round++) {
         to_server(scfg, p, scpu);
         to_client(p, ccpu);
@@ -188,24 +188,34 @@ static void pair_free(pair *p)
     dk_conn_free(p->s);
 }
 
-bench_m dk_handshakes(hs_kind k)
+static bench_m dk_handshake_run(hs_kind k, double seconds)
 {
     bench_m m = {0};
     double start = bench_cpu();
-    while (bench_cpu() - start < bench_run_s) {
+    while (bench_cpu() - start < seconds) {
         for (int i = 0; i < 10; i++) {
             pair p;
             pair_handshake(g_cfg[k].s, g_cfg[k].c, &p, &m.server_cpu, &m.client_cpu);
-            double t0 = bench_thread_cpu();
+            double t0 = bench_split_start(), free_cpu = 0;
             pair_free(&p);
-            double half = (bench_thread_cpu() - t0) / 2;
-            m.server_cpu += half;
-            m.client_cpu += half;
+            bench_split_add(&free_cpu, t0);
+            m.server_cpu += free_cpu / 2;
+            m.client_cpu += free_cpu / 2;
             m.ops++;
         }
     }
     m.cpu = bench_cpu() - start;
     return m;
+}
+
+/* The rate with no clock readings inside; then the per-side split. */
+bench_m dk_handshakes(hs_kind k)
+{
+    bench_m rate = dk_handshake_run(k, bench_run_s);
+    bench_split = true;
+    bench_m split = dk_handshake_run(k, bench_run_s / 2);
+    bench_split = false;
+    return bench_split_merge(rate, split);
 }
 
 size_t dk_max_record(void)
