@@ -16,7 +16,10 @@ dk_result dk_derive_keys(dk_conn *c, const uint8_t *pms, size_t pms_len, size_t 
     c->have_master = true;
     if (!c->kb) c->kb = dk_malloc(sizeof *c->kb);
     if (!c->kb) return DK_ERR_NOMEM;
-    DK_TRY(dk_derive_key_block(c->suite, c->master, c->client_random, c->server_random, c->kb));
+    dk_hmac_key_free(c->msk);
+    c->msk = dk_master_key_new(c->suite->prf, c->master);
+    if (!c->msk) return DK_ERR_CRYPTO;
+    DK_TRY(dk_derive_key_block_k(c->suite, c->msk, c->client_random, c->server_random, c->kb));
     bool client = c->role == DK_ROLE_CLIENT;
     const uint8_t *wk = client ? c->kb->client_key : c->kb->server_key;
     const uint8_t *wiv = client ? c->kb->client_iv : c->kb->server_iv;
@@ -43,7 +46,8 @@ dk_result dk_finished_compute(dk_conn *c, bool client, size_t transcript_len,
 {
     uint8_t h[DK_MAX_HASH_LEN];
     DK_TRY(dk_transcript_hash(c, transcript_len, h));
-    return dk_finished_data(c->suite->prf, c->master, client, h, out);
+    if (!c->msk) return DK_ERR_INTERNAL;
+    return dk_finished_data_k(c->msk, client, h, dk_hash_len(c->suite->prf), out);
 }
 
 bool dk_scheme_offered(const uint8_t *list, size_t len, uint16_t scheme)

@@ -81,6 +81,9 @@ static dk_result send_client_hello(dk_conn *c)
     DK_TRY(dk_writer_status(&w));
     dk_flight_begin(c);
     c->tlen = 0; /* R15: an earlier ClientHello and the HelloVerifyRequest are not hashed */
+    dk_hash_free(c->thash);
+    c->thash = NULL;
+    c->thashed = 0;
     c->next_recv_seq = c->send_seq; /* R6: the server's ServerHello echoes our message_seq */
     c->peer_flight_lo = c->peer_prev_flight_lo = c->next_recv_seq;
     c->rebase_lo = c->rebase_hi = 0;

@@ -58,6 +58,11 @@ void dk_conn_free_handshake(dk_conn *c)
     c->psk_len = 0;
     dk_free_secret(c->kb, sizeof *c->kb);
     c->kb = NULL;
+    dk_hmac_key_free(c->msk);
+    c->msk = NULL;
+    dk_hash_free(c->thash);
+    c->thash = NULL;
+    c->thashed = 0;
     if (c->reasm) dk_reasm_reset(c->reasm);
     dk_free(c->reasm);
     c->reasm = NULL;
@@ -160,10 +165,22 @@ dk_result dk_transcript_add(dk_conn *c, const dk_hs_header *h, const uint8_t *bo
     return DK_OK;
 }
 
-dk_result dk_transcript_hash(const dk_conn *c, size_t len, uint8_t *out)
+/* The hash of transcript[0..len). The handshake asks for it at growing
+ * lengths (EMS session hash, then each Finished), so a running hash takes in
+ * only what was added since the last request; a shorter length than one
+ * already hashed falls back to hashing from the start. */
+dk_result dk_transcript_hash(dk_conn *c, size_t len, uint8_t *out)
 {
     if (!c->suite || len > c->tlen) return DK_ERR_INTERNAL;
-    return dk_hash(c->suite->prf, c->transcript, len, out);
+    if (len < c->thashed) return dk_hash(c->suite->prf, c->transcript, len, out);
+    if (!c->thash) {
+        c->thash = dk_hash_new(c->suite->prf);
+        if (!c->thash) return DK_ERR_NOMEM;
+        c->thashed = 0;
+    }
+    DK_TRY(dk_hash_update(c->thash, c->transcript + c->thashed, len - c->thashed));
+    c->thashed = len;
+    return dk_hash_peek(c->thash, out);
 }
 
 /* ---- public API --------------------------------------------------------- */

@@ -152,6 +152,9 @@ struct dk_conn {
     bool peer_sent_cert;   /* a non-empty Certificate arrived */
     uint16_t client_cert_scheme;
     dk_key_block *kb;
+    dk_hmac_key *msk;       /* the master secret keyed into HMAC: key block, Finished */
+    dk_hash_ctx *thash;     /* running hash of transcript[0..thashed) */
+    size_t thashed;
 
     /* message sequencing (R1-R4) */
     uint16_t send_seq;      /* next message_seq we use */
@@ -233,7 +236,7 @@ void dk_conn_free_handshake(dk_conn *c);
 DK_MUST_CHECK dk_result dk_conn_set_str(char **dst, const char *src, size_t len);
 static inline const char *dk_str(const char *s) { return s ? s : ""; }
 DK_MUST_CHECK dk_result dk_transcript_add(dk_conn *c, const dk_hs_header *h, const uint8_t *body);
-DK_MUST_CHECK dk_result dk_transcript_hash(const dk_conn *c, size_t len, uint8_t *out);
+DK_MUST_CHECK dk_result dk_transcript_hash(dk_conn *c, size_t len, uint8_t *out);
 void dk_conn_established(dk_conn *c);
 
 /* ---- dk_flight.c ---- */

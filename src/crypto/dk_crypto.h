@@ -58,6 +58,13 @@ DK_MUST_CHECK dk_result dk_tls12_prf(dk_hash_alg alg, const uint8_t *secret, siz
                                      const uint8_t *seed2, size_t seed2_len, uint8_t *out,
                                      size_t out_len);
 
+/* The same PRF over a secret already keyed into k (dk_hmac_key_new(alg,
+ * secret)): the master secret feeds the key block and both Finished
+ * messages, so its HMAC key schedule is done once. */
+DK_MUST_CHECK dk_result dk_tls12_prf_keyed(dk_hmac_key *k, const char *label, const uint8_t *seed1,
+                                           size_t seed1_len, const uint8_t *seed2,
+                                           size_t seed2_len, uint8_t *out, size_t out_len);
+
 /* ---- AEAD ------------------------------------------------------------ */
 
 typedef enum {

@@ -218,6 +218,20 @@ dk_result dk_tls12_prf(dk_hash_alg alg, const uint8_t *secret, size_t secret_len
     return prf_kdf(alg, secret, secret_len, label, seed1, seed1_len, seed2, seed2_len, out, out_len);
 }
 
+dk_result dk_tls12_prf_keyed(dk_hmac_key *k, const char *label, const uint8_t *seed1,
+                             size_t seed1_len, const uint8_t *seed2, size_t seed2_len,
+                             uint8_t *out, size_t out_len)
+{
+    if (!k || !label || !out || (!seed1 && seed1_len) || (!seed2 && seed2_len))
+        return DK_ERR_INVALID_ARG;
+    if (out_len == 0) return DK_OK;
+    const dk_iovec seed[3] = {
+        {(const uint8_t *)label, strlen(label)}, {seed1, seed1_len}, {seed2, seed2_len}};
+    dk_result r = p_hash(k, k->out_len, seed, out, out_len);
+    if (r != DK_OK) dk_wipe(out, out_len);
+    return r;
+}
+
 /* The general path (an empty secret, argument checks): libcrypto's KDF. */
 static dk_result prf_kdf(dk_hash_alg alg, const uint8_t *secret, size_t secret_len,
                          const char *label, const uint8_t *seed1, size_t seed1_len,

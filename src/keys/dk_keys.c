@@ -29,11 +29,16 @@ dk_result dk_derive_master_secret(dk_hash_alg prf, const uint8_t *pms, size_t pm
                         server_random, DK_RANDOM_LEN, ms, DK_MASTER_SECRET_LEN);
 }
 
-dk_result dk_derive_key_block(const dk_suite *s, const uint8_t ms[DK_MASTER_SECRET_LEN],
-                              const uint8_t client_random[32], const uint8_t server_random[32],
-                              dk_key_block *kb)
+dk_hmac_key *dk_master_key_new(dk_hash_alg prf, const uint8_t ms[DK_MASTER_SECRET_LEN])
 {
-    if (!s || !ms || !client_random || !server_random || !kb) return DK_ERR_INVALID_ARG;
+    return ms ? dk_hmac_key_new(prf, ms, DK_MASTER_SECRET_LEN) : NULL;
+}
+
+dk_result dk_derive_key_block_k(const dk_suite *s, dk_hmac_key *msk,
+                                const uint8_t client_random[32], const uint8_t server_random[32],
+                                dk_key_block *kb)
+{
+    if (!s || !msk || !client_random || !server_random || !kb) return DK_ERR_INVALID_ARG;
     if (s->key_len > sizeof kb->client_key || s->fixed_iv_len > sizeof kb->client_iv)
         return DK_ERR_INTERNAL;
     /* RFC 5246 6.3: key_block = PRF(SecurityParameters.master_secret,
@@ -44,8 +49,8 @@ dk_result dk_derive_key_block(const dk_suite *s, const uint8_t ms[DK_MASTER_SECR
      * server_write_IV. */
     uint8_t block[2 * 32 + 2 * 12];
     size_t kl = s->key_len, il = s->fixed_iv_len, total = 2 * kl + 2 * il;
-    dk_result rc = dk_tls12_prf(s->prf, ms, DK_MASTER_SECRET_LEN, "key expansion", server_random,
-                                DK_RANDOM_LEN, client_random, DK_RANDOM_LEN, block, total);
+    dk_result rc = dk_tls12_prf_keyed(msk, "key expansion", server_random, DK_RANDOM_LEN,
+                                      client_random, DK_RANDOM_LEN, block, total);
     if (rc == DK_OK) {
         memset(kb, 0, sizeof *kb);
         memcpy(kb->client_key, block, kl);
@@ -57,14 +62,37 @@ dk_result dk_derive_key_block(const dk_suite *s, const uint8_t ms[DK_MASTER_SECR
     return rc;
 }
 
+dk_result dk_derive_key_block(const dk_suite *s, const uint8_t ms[DK_MASTER_SECRET_LEN],
+                              const uint8_t client_random[32], const uint8_t server_random[32],
+                              dk_key_block *kb)
+{
+    if (!s || !ms || !client_random || !server_random || !kb) return DK_ERR_INVALID_ARG;
+    dk_hmac_key *k = dk_master_key_new(s->prf, ms);
+    if (!k) return DK_ERR_CRYPTO;
+    dk_result rc = dk_derive_key_block_k(s, k, client_random, server_random, kb);
+    dk_hmac_key_free(k);
+    return rc;
+}
+
+dk_result dk_finished_data_k(dk_hmac_key *msk, bool client, const uint8_t *transcript_hash,
+                             size_t hash_len, uint8_t out[DK_VERIFY_DATA_LEN])
+{
+    if (!msk || !transcript_hash || !out) return DK_ERR_INVALID_ARG;
+    /* RFC 5246 7.4.9: verify_data = PRF(master_secret, finished_label,
+     *   Hash(handshake_messages))[0..verify_data_length-1]; */
+    return dk_tls12_prf_keyed(msk, client ? "client finished" : "server finished",
+                              transcript_hash, hash_len, NULL, 0, out, DK_VERIFY_DATA_LEN);
+}
+
 dk_result dk_finished_data(dk_hash_alg prf, const uint8_t ms[DK_MASTER_SECRET_LEN], bool client,
                            const uint8_t *transcript_hash, uint8_t out[DK_VERIFY_DATA_LEN])
 {
     if (!ms || !transcript_hash || !out) return DK_ERR_INVALID_ARG;
-    /* RFC 5246 7.4.9: verify_data = PRF(master_secret, finished_label,
-     *   Hash(handshake_messages))[0..verify_data_length-1]; */
-    return dk_tls12_prf(prf, ms, DK_MASTER_SECRET_LEN, client ? "client finished" : "server finished",
-                        transcript_hash, dk_hash_len(prf), NULL, 0, out, DK_VERIFY_DATA_LEN);
+    dk_hmac_key *k = dk_master_key_new(prf, ms);
+    if (!k) return DK_ERR_CRYPTO;
+    dk_result rc = dk_finished_data_k(k, client, transcript_hash, dk_hash_len(prf), out);
+    dk_hmac_key_free(k);
+    return rc;
 }
 
 /* RFC 5705 4: labels already used by TLS itself are not exporter labels

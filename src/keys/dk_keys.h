@@ -48,6 +48,17 @@ DK_MUST_CHECK dk_result dk_derive_key_block(const dk_suite *s, const uint8_t ms[
                                             const uint8_t client_random[32],
                                             const uint8_t server_random[32], dk_key_block *kb);
 
+/* The same over the master secret keyed once into an HMAC key
+ * (dk_master_key_new): the engine derives the key block and both Finished
+ * values from one key schedule. */
+dk_hmac_key *dk_master_key_new(dk_hash_alg prf, const uint8_t ms[DK_MASTER_SECRET_LEN]);
+DK_MUST_CHECK dk_result dk_derive_key_block_k(const dk_suite *s, dk_hmac_key *msk,
+                                              const uint8_t client_random[32],
+                                              const uint8_t server_random[32], dk_key_block *kb);
+DK_MUST_CHECK dk_result dk_finished_data_k(dk_hmac_key *msk, bool client,
+                                           const uint8_t *transcript_hash, size_t hash_len,
+                                           uint8_t out[DK_VERIFY_DATA_LEN]);
+
 /* verify_data = PRF(ms, "client finished"/"server finished", Hash(handshake_messages))[0..11] */
 DK_MUST_CHECK dk_result dk_finished_data(dk_hash_alg prf, const uint8_t ms[DK_MASTER_SECRET_LEN],
                                          bool client, const uint8_t *transcript_hash,
