@@ -93,7 +93,7 @@ static dk_result send_client_hello(dk_conn *c)
 
 dk_result dk_client_start(dk_conn *c)
 {
-    DK_TRY(dk_cfg_random(c->cfg, c->client_random, sizeof c->client_random));
+    DK_TRY(dk_cfg_random_public(c->cfg, c->client_random, sizeof c->client_random));
     c->hs = C_WAIT_SH;
     return send_client_hello(c);
 }

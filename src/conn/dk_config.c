@@ -315,6 +315,13 @@ dk_result dk_cfg_random(const dk_config *cfg, uint8_t *out, size_t n)
     return dk_random_bytes(out, n);
 }
 
+/* Hello randoms: public, so drawn through the batched pool. */
+dk_result dk_cfg_random_public(const dk_config *cfg, uint8_t *out, size_t n)
+{
+    if (cfg->random) return cfg->random(cfg->random_arg, out, n) == 0 ? DK_OK : DK_ERR_CRYPTO;
+    return dk_random_public(out, n);
+}
+
 int64_t dk_cfg_wallclock(const dk_config *cfg)
 {
     if (cfg->wallclock) return cfg->wallclock(cfg->wallclock_arg);

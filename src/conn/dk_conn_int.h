@@ -222,6 +222,7 @@ struct dk_conn {
 
 /* ---- dk_config.c ---- */
 DK_MUST_CHECK dk_result dk_cfg_random(const dk_config *cfg, uint8_t *out, size_t n);
+DK_MUST_CHECK dk_result dk_cfg_random_public(const dk_config *cfg, uint8_t *out, size_t n);
 int64_t dk_cfg_wallclock(const dk_config *cfg);
 uint64_t dk_cfg_new_tag(const dk_config *cfg);
 dk_cookie_ctx *dk_cfg_cookie(const dk_config *cfg);

@@ -102,7 +102,7 @@ static dk_result negotiate(dk_conn *c, const dk_client_hello *ch)
                                ch->exts.server_name_len));
     }
     memcpy(c->client_random, ch->random, 32);
-    return dk_cfg_random(c->cfg, c->server_random, 32);
+    return dk_cfg_random_public(c->cfg, c->server_random, 32);
 }
 
 static dk_result add_server_hello(dk_conn *c)

@@ -17,6 +17,11 @@ DK_MUST_CHECK dk_result dk_crypto_init(void);
 /* The library's default RNG (RAND_bytes). The engine calls the configured
  * dk_random_fn instead when one is set. */
 DK_MUST_CHECK dk_result dk_random_bytes(uint8_t *out, size_t n);
+/* Public random values (ClientHello/ServerHello.random): the same DRBG, drawn
+ * in batches through a per-thread pool, since each DRBG call costs as much as
+ * a third of a PSK handshake's HMACs. Never for secrets; a forked child
+ * starts with an empty pool. */
+DK_MUST_CHECK dk_result dk_random_public(uint8_t *out, size_t n);
 
 /* ---- hash, HMAC, PRF -------------------------------------------------- */
 

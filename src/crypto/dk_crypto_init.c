@@ -1,6 +1,8 @@
 /* One-time fetch of the algorithms dtlskit uses, the RNG and the
  * constant-time compare. */
 #include <limits.h>
+#include <pthread.h>
+#include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -84,6 +86,42 @@ dk_result dk_random_bytes(uint8_t *out, size_t n)
         out += chunk;
         n -= (size_t)chunk;
     }
+    return DK_OK;
+}
+
+#define DK_RAND_POOL 512
+
+typedef struct rand_pool {
+    uint8_t buf[DK_RAND_POOL];
+    size_t left; /* unused bytes at the end of buf */
+} rand_pool;
+
+static _Thread_local rand_pool t_pool;
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+
+/* fork() copies the pool: the child must not hand out the parent's bytes. */
+static void pool_forget(void)
+{
+    dk_wipe(t_pool.buf, sizeof t_pool.buf);
+    t_pool.left = 0;
+}
+
+static void pool_atfork(void) { (void)pthread_atfork(NULL, NULL, pool_forget); }
+
+dk_result dk_random_public(uint8_t *out, size_t n)
+{
+    if (!out && n) return DK_ERR_INVALID_ARG;
+    if (n > DK_RAND_POOL / 4) return dk_random_bytes(out, n);
+    (void)pthread_once(&g_atfork_once, pool_atfork);
+    rand_pool *p = &t_pool;
+    if (p->left < n) {
+        DK_TRY(dk_random_bytes(p->buf, sizeof p->buf));
+        p->left = sizeof p->buf;
+    }
+    uint8_t *src = p->buf + sizeof p->buf - p->left;
+    memcpy(out, src, n);
+    dk_wipe(src, n); /* handed out once */
+    p->left -= n;
     return DK_OK;
 }
 

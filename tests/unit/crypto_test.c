@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "crypto/dk_crypto.h"
 #include "crypto_test_util.h"
@@ -160,6 +162,44 @@ static void test_prf_sha384(void **state)
                "8bfa961144c9e8d792eca722a7b32fc3d416d473ebc2c5fd4abfdad05d918425"
                "9b5bf8cd4d90fa0d31e2dec479e4f1a26066f2eea9a69236a3e52655c9e9aee6"
                "91c8f3a26854308d5eaa3be85e0990703d73e56f");
+}
+
+/* The pooled public randoms: no two draws alike across pool refills, and a
+ * forked child never repeats what the parent hands out next. */
+static void test_random_public_pool(void **state)
+{
+    (void)state;
+    enum { DRAWS = 64 }; /* 64 x 32 bytes: several 512-byte refills */
+    static uint8_t seen[DRAWS][32];
+    for (int i = 0; i < DRAWS; i++) {
+        assert_int_equal(dk_random_public(seen[i], 32), DK_OK);
+        for (int j = 0; j < i; j++) assert_memory_not_equal(seen[i], seen[j], 32);
+    }
+    assert_int_equal(dk_random_public(NULL, 0), DK_OK);
+    assert_int_equal(dk_random_public(NULL, 1), DK_ERR_INVALID_ARG);
+    uint8_t big[300];
+    assert_int_equal(dk_random_public(big, sizeof big), DK_OK); /* larger than a pool slice */
+
+    uint8_t warm[32]; /* leaves 480 bytes in the pool across fork() */
+    assert_int_equal(dk_random_public(warm, sizeof warm), DK_OK);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        uint8_t child[32];
+        if (dk_random_public(child, sizeof child) != DK_OK) _exit(2);
+        _exit(write(fds[1], child, sizeof child) == (ssize_t)sizeof child ? 0 : 3);
+    }
+    uint8_t parent[32], child[32];
+    assert_int_equal(dk_random_public(parent, sizeof parent), DK_OK);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(read(fds[0], child, sizeof child), (ssize_t)sizeof child);
+    close(fds[0]);
+    close(fds[1]);
+    assert_memory_not_equal(parent, child, sizeof parent);
 }
 
 static void test_memeq_and_random(void **state)
@@ -397,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_prf_sha256),
         cmocka_unit_test(test_prf_sha384),
         cmocka_unit_test(test_memeq_and_random),
+        cmocka_unit_test(test_random_public_pool),
         cmocka_unit_test(test_aead_lengths),
         cmocka_unit_test(test_aead_known_answers),
         cmocka_unit_test(test_aead_reuse_1000),
