@@ -11,14 +11,17 @@ dk_result dk_derive_keys(dk_conn *c, const uint8_t *pms, size_t pms_len, size_t 
 {
     uint8_t sh[DK_MAX_HASH_LEN];
     if (c->ems) DK_TRY(dk_transcript_hash(c, session_hash_len, sh));
-    DK_TRY(dk_derive_master_secret(c->suite->prf, pms, pms_len, c->ems, sh, c->client_random,
-                                   c->server_random, c->master));
+    /* One HMAC context: keyed with the premaster secret for the master
+     * secret, then re-keyed with the master secret. */
+    dk_hmac_key_free(c->msk);
+    c->msk = pms_len ? dk_hmac_key_new(c->suite->prf, pms, pms_len) : NULL;
+    if (!c->msk) return DK_ERR_CRYPTO;
+    DK_TRY(dk_derive_master_secret_k(c->msk, dk_hash_len(c->suite->prf), c->ems, sh,
+                                     c->client_random, c->server_random, c->master));
     c->have_master = true;
+    DK_TRY(dk_hmac_key_rekey(c->msk, c->master, DK_MASTER_SECRET_LEN));
     if (!c->kb) c->kb = dk_malloc(sizeof *c->kb);
     if (!c->kb) return DK_ERR_NOMEM;
-    dk_hmac_key_free(c->msk);
-    c->msk = dk_master_key_new(c->suite->prf, c->master);
-    if (!c->msk) return DK_ERR_CRYPTO;
     DK_TRY(dk_derive_key_block_k(c->suite, c->msk, c->client_random, c->server_random, c->kb));
     bool client = c->role == DK_ROLE_CLIENT;
     const uint8_t *wk = client ? c->kb->client_key : c->kb->server_key;

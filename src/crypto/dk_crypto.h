@@ -54,6 +54,8 @@ DK_MUST_CHECK dk_result dk_hmac(dk_hash_alg alg, const uint8_t *key, size_t key_
 typedef struct dk_hmac_key dk_hmac_key;
 dk_hmac_key *dk_hmac_key_new(dk_hash_alg alg, const uint8_t *key, size_t key_len);
 void dk_hmac_key_free(dk_hmac_key *k);
+/* A new key into the same context (no allocation). */
+DK_MUST_CHECK dk_result dk_hmac_key_rekey(dk_hmac_key *k, const uint8_t *key, size_t key_len);
 DK_MUST_CHECK dk_result dk_hmac_keyed(dk_hmac_key *k, const dk_iovec *parts, size_t nparts,
                                       uint8_t *out);
 

@@ -114,23 +114,57 @@ void dk_hmac_key_free(dk_hmac_key *k)
     dk_free(k);
 }
 
+dk_result dk_hmac_key_rekey(dk_hmac_key *k, const uint8_t *key, size_t key_len)
+{
+    if (!k || !key || !key_len) return DK_ERR_INVALID_ARG;
+    if (EVP_MAC_init(k->ctx, key, key_len, NULL) != 1) {
+        ERR_clear_error();
+        return DK_ERR_CRYPTO;
+    }
+    return DK_OK;
+}
+
+/* Small parts are gathered into one buffer first: each EVP_MAC_update call
+ * costs about as much as hashing 20 bytes, and the PRF and the cookie pass
+ * 4 to 13 short pieces. */
+#define DK_HMAC_GATHER 256
+
+static bool hmac_flush(EVP_MAC_CTX *ctx, const uint8_t *buf, size_t *n, size_t *used)
+{
+    bool ok = *n == 0 || EVP_MAC_update(ctx, buf, *n) == 1;
+    if (*n > *used) *used = *n;
+    *n = 0;
+    return ok;
+}
+
 /* EVP_MAC_init with a NULL key restarts HMAC with the key already set
  * (OpenSSL 3.0 providers/implementations/macs/hmac_prov.c). */
 dk_result dk_hmac_keyed(dk_hmac_key *k, const dk_iovec *parts, size_t nparts, uint8_t *out)
 {
     if (!k || !out || (!parts && nparts)) return DK_ERR_INVALID_ARG;
-    if (EVP_MAC_init(k->ctx, NULL, 0, NULL) != 1) goto fail;
+    for (size_t i = 0; i < nparts; i++)
+        if (parts[i].len && !parts[i].p) return DK_ERR_INVALID_ARG;
+    uint8_t buf[DK_HMAC_GATHER];
+    size_t n = 0, used = 0;
+    dk_result r = DK_ERR_CRYPTO;
+    if (EVP_MAC_init(k->ctx, NULL, 0, NULL) != 1) goto done;
     for (size_t i = 0; i < nparts; i++) {
-        if (parts[i].len == 0) continue;
-        if (!parts[i].p) return DK_ERR_INVALID_ARG;
-        if (EVP_MAC_update(k->ctx, parts[i].p, parts[i].len) != 1) goto fail;
+        const dk_iovec *v = &parts[i];
+        if (v->len > sizeof buf - n && !hmac_flush(k->ctx, buf, &n, &used)) goto done;
+        if (v->len > sizeof buf) {
+            if (EVP_MAC_update(k->ctx, v->p, v->len) != 1) goto done;
+        } else if (v->len) {
+            memcpy(buf + n, v->p, v->len);
+            n += v->len;
+        }
     }
     size_t outl = 0;
-    if (EVP_MAC_final(k->ctx, out, &outl, k->out_len) != 1) goto fail;
-    return DK_OK;
-fail:
-    ERR_clear_error();
-    return DK_ERR_CRYPTO;
+    if (hmac_flush(k->ctx, buf, &n, &used) && EVP_MAC_final(k->ctx, out, &outl, k->out_len) == 1)
+        r = DK_OK;
+done:
+    dk_wipe(buf, used > n ? used : n); /* PRF chain values pass through it */
+    if (r != DK_OK) ERR_clear_error();
+    return r;
 }
 
 dk_result dk_hmac(dk_hash_alg alg, const uint8_t *key, size_t key_len, const dk_iovec *parts,

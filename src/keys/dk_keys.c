@@ -8,25 +8,44 @@
 
 #define DK_RANDOM_LEN 32
 
+dk_result dk_derive_master_secret_k(dk_hmac_key *pmsk, size_t hash_len, bool ems,
+                                    const uint8_t *session_hash, const uint8_t client_random[32],
+                                    const uint8_t server_random[32],
+                                    uint8_t ms[DK_MASTER_SECRET_LEN])
+{
+    if (!pmsk || !ms) return DK_ERR_INVALID_ARG;
+    if (ems) {
+        /* RFC 7627 4: master_secret = PRF(pre_master_secret,
+         *   "extended master secret", session_hash)[0..47]; session_hash is
+         *   the hash of the handshake through ClientKeyExchange. */
+        if (!session_hash) return DK_ERR_INVALID_ARG;
+        return dk_tls12_prf_keyed(pmsk, "extended master secret", session_hash, hash_len, NULL, 0,
+                                  ms, DK_MASTER_SECRET_LEN);
+    }
+    /* RFC 5246 8.1: master_secret = PRF(pre_master_secret, "master secret",
+     *   ClientHello.random + ServerHello.random)[0..47]; */
+    if (!client_random || !server_random) return DK_ERR_INVALID_ARG;
+    return dk_tls12_prf_keyed(pmsk, "master secret", client_random, DK_RANDOM_LEN, server_random,
+                              DK_RANDOM_LEN, ms, DK_MASTER_SECRET_LEN);
+}
+
 dk_result dk_derive_master_secret(dk_hash_alg prf, const uint8_t *pms, size_t pms_len, bool ems,
                                   const uint8_t *session_hash, const uint8_t client_random[32],
                                   const uint8_t server_random[32],
                                   uint8_t ms[DK_MASTER_SECRET_LEN])
 {
     if (!pms || !ms) return DK_ERR_INVALID_ARG;
-    if (ems) {
-        /* RFC 7627 4: master_secret = PRF(pre_master_secret,
-         *   "extended master secret", session_hash)[0..47]; session_hash is
-         *   the hash of the handshake through ClientKeyExchange. */
-        if (!session_hash) return DK_ERR_INVALID_ARG;
-        return dk_tls12_prf(prf, pms, pms_len, "extended master secret", session_hash,
-                            dk_hash_len(prf), NULL, 0, ms, DK_MASTER_SECRET_LEN);
-    }
-    /* RFC 5246 8.1: master_secret = PRF(pre_master_secret, "master secret",
-     *   ClientHello.random + ServerHello.random)[0..47]; */
-    if (!client_random || !server_random) return DK_ERR_INVALID_ARG;
-    return dk_tls12_prf(prf, pms, pms_len, "master secret", client_random, DK_RANDOM_LEN,
-                        server_random, DK_RANDOM_LEN, ms, DK_MASTER_SECRET_LEN);
+    if (pms_len == 0) /* libcrypto's KDF takes the empty secret */
+        return ems ? dk_tls12_prf(prf, pms, 0, "extended master secret", session_hash,
+                                  dk_hash_len(prf), NULL, 0, ms, DK_MASTER_SECRET_LEN)
+                   : dk_tls12_prf(prf, pms, 0, "master secret", client_random, DK_RANDOM_LEN,
+                                  server_random, DK_RANDOM_LEN, ms, DK_MASTER_SECRET_LEN);
+    dk_hmac_key *k = dk_hmac_key_new(prf, pms, pms_len);
+    if (!k) return DK_ERR_CRYPTO;
+    dk_result rc = dk_derive_master_secret_k(k, dk_hash_len(prf), ems, session_hash, client_random,
+                                             server_random, ms);
+    dk_hmac_key_free(k);
+    return rc;
 }
 
 dk_hmac_key *dk_master_key_new(dk_hash_alg prf, const uint8_t ms[DK_MASTER_SECRET_LEN])

@@ -48,6 +48,14 @@ DK_MUST_CHECK dk_result dk_derive_key_block(const dk_suite *s, const uint8_t ms[
                                             const uint8_t client_random[32],
                                             const uint8_t server_random[32], dk_key_block *kb);
 
+/* The same over the premaster secret already keyed into pmsk (hash_len:
+ * the PRF hash's length, the session hash's). */
+DK_MUST_CHECK dk_result dk_derive_master_secret_k(dk_hmac_key *pmsk, size_t hash_len, bool ems,
+                                                  const uint8_t *session_hash,
+                                                  const uint8_t client_random[32],
+                                                  const uint8_t server_random[32],
+                                                  uint8_t ms[DK_MASTER_SECRET_LEN]);
+
 /* The same over the master secret keyed once into an HMAC key
  * (dk_master_key_new): the engine derives the key block and both Finished
  * values from one key schedule. */

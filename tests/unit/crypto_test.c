@@ -202,6 +202,65 @@ static void test_random_public_pool(void **state)
     assert_memory_not_equal(parent, child, sizeof parent);
 }
 
+/* The keyed HMAC gathers short parts into one buffer and passes long ones
+ * through: any split of the same message gives the one-shot HMAC, across the
+ * 256-byte gather boundary too. */
+static void test_hmac_keyed_any_split(void **state)
+{
+    (void)state;
+    uint8_t key[40], msg[700], want[32], got[32];
+    for (size_t i = 0; i < sizeof key; i++) key[i] = (uint8_t)(i * 7 + 1);
+    for (size_t i = 0; i < sizeof msg; i++) msg[i] = (uint8_t)(i * 13 + 5);
+    dk_hmac_key *k = dk_hmac_key_new(DK_HASH_SHA256, key, sizeof key);
+    assert_non_null(k);
+    static const size_t splits[][4] = {
+        {700, 0, 0, 0}, {1, 254, 2, 443}, {255, 1, 1, 443}, {300, 0, 300, 100}, {13, 32, 32, 623},
+    };
+    for (size_t t = 0; t < DK_ARRAY_LEN(splits); t++) {
+        dk_iovec parts[4];
+        size_t off = 0;
+        for (int j = 0; j < 4; j++) {
+            parts[j].p = msg + off;
+            parts[j].len = splits[t][j];
+            off += splits[t][j];
+        }
+        assert_int_equal(off, sizeof msg);
+        const dk_iovec whole = {msg, sizeof msg};
+        assert_int_equal(dk_hmac(DK_HASH_SHA256, key, sizeof key, &whole, 1, want), DK_OK);
+        assert_int_equal(dk_hmac_keyed(k, parts, 4, got), DK_OK);
+        assert_memory_equal(got, want, 32);
+    }
+    dk_hmac_key_free(k);
+}
+
+/* The keyed PRF equals the one-shot PRF, and a re-keyed context equals a
+ * fresh one (the engine keys one context with the premaster secret, then
+ * re-keys it with the master secret). */
+static void test_prf_keyed_and_rekey(void **state)
+{
+    (void)state;
+    uint8_t s1[36], s2[48], seed[64], want[104], got[104];
+    memset(s1, 0x11, sizeof s1);
+    memset(s2, 0x22, sizeof s2);
+    for (size_t i = 0; i < sizeof seed; i++) seed[i] = (uint8_t)i;
+    dk_hmac_key *k = dk_hmac_key_new(DK_HASH_SHA256, s1, sizeof s1);
+    assert_non_null(k);
+    assert_int_equal(dk_tls12_prf(DK_HASH_SHA256, s1, sizeof s1, "master secret", seed, 32,
+                                  seed + 32, 32, want, 48), DK_OK);
+    assert_int_equal(dk_tls12_prf_keyed(k, "master secret", seed, 32, seed + 32, 32, got, 48),
+                     DK_OK);
+    assert_memory_equal(got, want, 48);
+    assert_int_equal(dk_hmac_key_rekey(k, s2, sizeof s2), DK_OK);
+    assert_int_equal(dk_tls12_prf(DK_HASH_SHA256, s2, sizeof s2, "key expansion", seed, 64, NULL,
+                                  0, want, sizeof want), DK_OK);
+    assert_int_equal(dk_tls12_prf_keyed(k, "key expansion", seed, 64, NULL, 0, got, sizeof got),
+                     DK_OK);
+    assert_memory_equal(got, want, sizeof want);
+    assert_int_equal(dk_hmac_key_rekey(k, NULL, 0), DK_ERR_INVALID_ARG);
+    assert_int_equal(dk_tls12_prf_keyed(NULL, "x", seed, 1, NULL, 0, got, 1), DK_ERR_INVALID_ARG);
+    dk_hmac_key_free(k);
+}
+
 static void test_memeq_and_random(void **state)
 {
     (void)state;
@@ -438,6 +497,8 @@ int main(void)
         cmocka_unit_test(test_prf_sha384),
         cmocka_unit_test(test_memeq_and_random),
         cmocka_unit_test(test_random_public_pool),
+        cmocka_unit_test(test_hmac_keyed_any_split),
+        cmocka_unit_test(test_prf_keyed_and_rekey),
         cmocka_unit_test(test_aead_lengths),
         cmocka_unit_test(test_aead_known_answers),
         cmocka_unit_test(test_aead_reuse_1000),
