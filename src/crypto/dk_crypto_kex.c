@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "crypto/dk_crypto_internal.h"
@@ -65,13 +66,54 @@ static EVP_PKEY *group_template(const kex_group_info *gi)
     return g_tmpl[gi - k_groups];
 }
 
-static EVP_PKEY *ec_keygen(const kex_group_info *gi)
+/* Key-generation contexts, set up once and reused: making one per key (a
+ * provider lookup and keygen_init) cost as much as a sixth of the key
+ * generation. A context serves one thread at a time: it is taken out of its
+ * slot with an atomic exchange and put back with a compare-and-swap (or freed
+ * when another thread refilled the slot meanwhile). Process-lifetime, like
+ * the templates. */
+#define DK_KG_SLOTS 4
+static _Atomic(EVP_PKEY_CTX *) g_kg[DK_ARRAY_LEN(k_groups)][DK_KG_SLOTS];
+
+static EVP_PKEY_CTX *kg_take(const kex_group_info *gi, EVP_PKEY *t)
 {
-    EVP_PKEY *t = group_template(gi), *k = NULL;
-    if (!t) return EVP_PKEY_Q_keygen(NULL, NULL, "EC", gi->curve);
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, t, NULL);
-    if (!ctx || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_keygen(ctx, &k) != 1) k = NULL;
+    /* t: the curve's template (NIST curves); NULL: by key type (X25519) */
+    size_t gi_i = (size_t)(gi - k_groups);
+    for (size_t i = 0; i < DK_KG_SLOTS; i++) {
+        EVP_PKEY_CTX *ctx = atomic_exchange(&g_kg[gi_i][i], NULL);
+        if (ctx) return ctx;
+    }
+    EVP_PKEY_CTX *ctx = t ? EVP_PKEY_CTX_new_from_pkey(NULL, t, NULL)
+                          : EVP_PKEY_CTX_new_from_name(NULL, gi->keytype, NULL);
+    if (ctx && EVP_PKEY_keygen_init(ctx) != 1) {
+        EVP_PKEY_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
+
+static void kg_put(const kex_group_info *gi, EVP_PKEY_CTX *ctx)
+{
+    size_t gi_i = (size_t)(gi - k_groups);
+    for (size_t i = 0; i < DK_KG_SLOTS; i++) {
+        EVP_PKEY_CTX *expect = NULL;
+        if (atomic_compare_exchange_strong(&g_kg[gi_i][i], &expect, ctx)) return;
+    }
     EVP_PKEY_CTX_free(ctx);
+}
+
+static EVP_PKEY *fresh_keygen(const kex_group_info *gi)
+{
+    EVP_PKEY *t = NULL, *k = NULL;
+    if (gi->curve && !(t = group_template(gi))) return EVP_PKEY_Q_keygen(NULL, NULL, "EC", gi->curve);
+    EVP_PKEY_CTX *ctx = kg_take(gi, t);
+    if (!ctx) return NULL;
+    if (EVP_PKEY_keygen(ctx, &k) != 1) {
+        k = NULL;
+        EVP_PKEY_CTX_free(ctx); /* not reused after a failure */
+        return NULL;
+    }
+    kg_put(gi, ctx);
     return k;
 }
 
@@ -145,10 +187,7 @@ done:
 
 static EVP_PKEY *kex_keygen(const kex_group_info *gi, const uint8_t *seed, size_t seed_len)
 {
-    if (!seed) {
-        if (gi->curve) return ec_keygen(gi);
-        return EVP_PKEY_Q_keygen(NULL, NULL, gi->keytype);
-    }
+    if (!seed) return fresh_keygen(gi);
     if (seed_len < 64) return NULL;
     if (gi->curve) return ec_from_seed(gi, seed, seed_len);
     /* X25519: the first 32 seed bytes are the private key (RFC 7748 5

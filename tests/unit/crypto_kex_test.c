@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "crypto/dk_crypto.h"
@@ -217,6 +218,49 @@ static void test_nist_rejects(void **state)
     }
 }
 
+/* Key generation reuses contexts across threads (taken and put back
+ * atomically): threads generating and agreeing keys at the same time each
+ * get fresh, distinct keys that agree. */
+enum { KG_THREADS = 4, KG_ROUNDS = 40 };
+
+static void *kg_worker(void *arg)
+{
+    uint16_t group = *(const uint16_t *)arg;
+    uint8_t prev[97] = {0};
+    for (int i = 0; i < KG_ROUNDS; i++) {
+        dk_kex *a = dk_kex_new(group, NULL, 0), *b = dk_kex_new(group, NULL, 0);
+        uint8_t pa[97], pb[97], sa[48], sb[48];
+        size_t la = 0, lb = 0, na = 0, nb = 0;
+        bool ok = a && b && dk_kex_public(a, pa, sizeof pa, &la) == DK_OK &&
+                  dk_kex_public(b, pb, sizeof pb, &lb) == DK_OK && la == lb &&
+                  memcmp(pa, pb, la) != 0 && memcmp(pa, prev, la) != 0 &&
+                  dk_kex_derive(a, pb, lb, sa, sizeof sa, &na) == DK_OK &&
+                  dk_kex_derive(b, pa, la, sb, sizeof sb, &nb) == DK_OK && na == nb &&
+                  memcmp(sa, sb, na) == 0;
+        if (ok) memcpy(prev, pa, la);
+        dk_kex_free(a);
+        dk_kex_free(b);
+        if (!ok) return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_keygen_threads(void **state)
+{
+    (void)state;
+    static const uint16_t groups[] = {DK_GROUP_SECP256R1, DK_GROUP_X25519, DK_GROUP_SECP384R1};
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        pthread_t t[KG_THREADS];
+        for (int i = 0; i < KG_THREADS; i++)
+            assert_int_equal(pthread_create(&t[i], NULL, kg_worker, (void *)&groups[g]), 0);
+        for (int i = 0; i < KG_THREADS; i++) {
+            void *r = (void *)1;
+            assert_int_equal(pthread_join(t[i], &r), 0);
+            assert_null(r);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_nist_seeded_known_answer),
         cmocka_unit_test(test_random_keys_agree),
         cmocka_unit_test(test_nist_rejects),
+        cmocka_unit_test(test_keygen_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
