@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crypto/dk_crypto_internal.h"
+#include "crypto/dk_crypto_pool.h"
 
 struct dk_hash_ctx {
     dk_hash_alg alg;
@@ -34,11 +35,21 @@ dk_result dk_hash(dk_hash_alg alg, const uint8_t *data, size_t len, uint8_t *out
     return DK_OK;
 }
 
+static dk_pool g_hash_pool[2], g_hmac_pool[2]; /* by dk_hash_alg */
+
+/* Both contexts back to a fresh state: nothing hashed stays behind. */
+static bool hash_reset(dk_hash_ctx *h, const EVP_MD *md)
+{
+    return EVP_DigestInit_ex2(h->md, md, NULL) == 1 && EVP_DigestInit_ex2(h->scratch, md, NULL) == 1;
+}
+
 dk_hash_ctx *dk_hash_new(dk_hash_alg alg)
 {
     const EVP_MD *md = dk_crypto_md(alg);
     if (!md) return NULL;
-    dk_hash_ctx *h = dk_calloc(1, sizeof *h);
+    dk_hash_ctx *h = dk_pool_take(&g_hash_pool[alg]);
+    if (h) return h; /* reset when it was put back */
+    h = dk_calloc(1, sizeof *h);
     if (!h) return NULL;
     h->alg = alg;
     h->md = EVP_MD_CTX_new();
@@ -78,6 +89,10 @@ dk_result dk_hash_peek(const dk_hash_ctx *h, uint8_t *out)
 void dk_hash_free(dk_hash_ctx *h)
 {
     if (!h) return;
+    const EVP_MD *md = dk_crypto_md(h->alg);
+    if (md && h->md && h->scratch && hash_reset(h, md) && dk_pool_put(&g_hash_pool[h->alg], h))
+        return;
+    ERR_clear_error();
     EVP_MD_CTX_free(h->md);
     EVP_MD_CTX_free(h->scratch);
     dk_free(h);
@@ -87,16 +102,30 @@ void dk_hash_free(dk_hash_ctx *h)
 struct dk_hmac_key {
     EVP_MAC_CTX *ctx;
     size_t out_len;
+    dk_hash_alg alg;
 };
+
+/* A pooled HMAC context is re-keyed with this public key before it goes
+ * back: HMAC_Init_ex re-initialises the inner, outer and working digest
+ * states in place, so nothing of the old key's schedule remains. */
+static const uint8_t k_scrub_key[32] = {0};
 
 dk_hmac_key *dk_hmac_key_new(dk_hash_alg alg, const uint8_t *key, size_t key_len)
 {
     const dk_crypto_algs *a = dk_crypto_algs_get();
     const char *mdname = dk_crypto_md_name(alg);
     if (!a || !mdname || !key || !key_len) return NULL;
-    dk_hmac_key *k = dk_calloc(1, sizeof *k);
+    dk_hmac_key *k = dk_pool_take(&g_hmac_pool[alg]);
+    if (k) {
+        if (EVP_MAC_init(k->ctx, key, key_len, NULL) == 1) return k;
+        ERR_clear_error();
+        EVP_MAC_CTX_free(k->ctx);
+        dk_free(k);
+    }
+    k = dk_calloc(1, sizeof *k);
     if (!k) return NULL;
     k->out_len = dk_hash_len(alg);
+    k->alg = alg;
     /* from the template: no digest fetch per key */
     k->ctx = EVP_MAC_CTX_dup(a->hmac_tmpl[alg]);
     if (!k->ctx || EVP_MAC_init(k->ctx, key, key_len, NULL) != 1) {
@@ -110,6 +139,10 @@ dk_hmac_key *dk_hmac_key_new(dk_hash_alg alg, const uint8_t *key, size_t key_len
 void dk_hmac_key_free(dk_hmac_key *k)
 {
     if (!k) return;
+    if (k->ctx && EVP_MAC_init(k->ctx, k_scrub_key, sizeof k_scrub_key, NULL) == 1 &&
+        dk_pool_put(&g_hmac_pool[k->alg], k))
+        return;
+    ERR_clear_error();
     EVP_MAC_CTX_free(k->ctx); /* cleanses the key schedule */
     dk_free(k);
 }

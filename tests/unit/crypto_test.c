@@ -261,6 +261,40 @@ static void test_prf_keyed_and_rekey(void **state)
     dk_hmac_key_free(k);
 }
 
+/* Contexts come back from the pool fresh: a digest context that hashed
+ * something starts again from nothing, and an HMAC context used with one key
+ * computes with the next key only. */
+static void test_pooled_contexts_fresh(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 20; round++) {
+        dk_hash_ctx *h = dk_hash_new(DK_HASH_SHA256);
+        assert_non_null(h);
+        uint8_t out[32];
+        assert_int_equal(dk_hash_update(h, (const uint8_t *)"abc", 3), DK_OK);
+        assert_int_equal(dk_hash_peek(h, out), DK_OK);
+        assert_hex(out, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_int_equal(dk_hash_update(h, (const uint8_t *)"left over", 9), DK_OK);
+        dk_hash_free(h);
+
+        uint8_t k1[20], k2[33], msg[50], want[32], got[32];
+        memset(k1, round, sizeof k1);
+        memset(k2, 0x40 + round, sizeof k2);
+        memset(msg, 0xdd, sizeof msg);
+        const dk_iovec v = {msg, sizeof msg};
+        dk_hmac_key *a = dk_hmac_key_new(DK_HASH_SHA256, k1, sizeof k1);
+        assert_non_null(a);
+        assert_int_equal(dk_hmac_keyed(a, &v, 1, got), DK_OK);
+        dk_hmac_key_free(a);
+        dk_hmac_key *b = dk_hmac_key_new(DK_HASH_SHA256, k2, sizeof k2);
+        assert_non_null(b);
+        assert_int_equal(dk_hmac_keyed(b, &v, 1, got), DK_OK);
+        assert_int_equal(dk_hmac(DK_HASH_SHA256, k2, sizeof k2, &v, 1, want), DK_OK);
+        assert_memory_equal(got, want, 32);
+        dk_hmac_key_free(b);
+    }
+}
+
 static void test_memeq_and_random(void **state)
 {
     (void)state;
@@ -499,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_random_public_pool),
         cmocka_unit_test(test_hmac_keyed_any_split),
         cmocka_unit_test(test_prf_keyed_and_rekey),
+        cmocka_unit_test(test_pooled_contexts_fresh),
         cmocka_unit_test(test_aead_lengths),
         cmocka_unit_test(test_aead_known_answers),
         cmocka_unit_test(test_aead_reuse_1000),
