@@ -7,10 +7,10 @@
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "crypto/dk_crypto_internal.h"
+#include "crypto/dk_crypto_pool.h"
 
 #define DK_KEX_MAX_PUB 97
 #define DK_KEX_MAX_SECRET 48
@@ -66,25 +66,18 @@ static EVP_PKEY *group_template(const kex_group_info *gi)
     return g_tmpl[gi - k_groups];
 }
 
-/* Key-generation contexts, set up once and reused: making one per key (a
- * provider lookup and keygen_init) cost as much as a sixth of the key
- * generation. A context serves one thread at a time: it is taken out of its
- * slot with an atomic exchange and put back with a compare-and-swap (or freed
- * when another thread refilled the slot meanwhile). Process-lifetime, like
- * the templates. */
-#define DK_KG_SLOTS 4
-static _Atomic(EVP_PKEY_CTX *) g_kg[DK_ARRAY_LEN(k_groups)][DK_KG_SLOTS];
+/* Key-generation contexts, set up once and reused (dk_crypto_pool.h):
+ * making one per key (a provider lookup and keygen_init) cost as much as a
+ * sixth of the key generation. A keygen context holds no key material. */
+static dk_pool g_kg[DK_ARRAY_LEN(k_groups)];
 
 static EVP_PKEY_CTX *kg_take(const kex_group_info *gi, EVP_PKEY *t)
 {
     /* t: the curve's template (NIST curves); NULL: by key type (X25519) */
-    size_t gi_i = (size_t)(gi - k_groups);
-    for (size_t i = 0; i < DK_KG_SLOTS; i++) {
-        EVP_PKEY_CTX *ctx = atomic_exchange(&g_kg[gi_i][i], NULL);
-        if (ctx) return ctx;
-    }
-    EVP_PKEY_CTX *ctx = t ? EVP_PKEY_CTX_new_from_pkey(NULL, t, NULL)
-                          : EVP_PKEY_CTX_new_from_name(NULL, gi->keytype, NULL);
+    EVP_PKEY_CTX *ctx = dk_pool_take(&g_kg[gi - k_groups]);
+    if (ctx) return ctx;
+    ctx = t ? EVP_PKEY_CTX_new_from_pkey(NULL, t, NULL)
+            : EVP_PKEY_CTX_new_from_name(NULL, gi->keytype, NULL);
     if (ctx && EVP_PKEY_keygen_init(ctx) != 1) {
         EVP_PKEY_CTX_free(ctx);
         ctx = NULL;
@@ -94,12 +87,7 @@ static EVP_PKEY_CTX *kg_take(const kex_group_info *gi, EVP_PKEY *t)
 
 static void kg_put(const kex_group_info *gi, EVP_PKEY_CTX *ctx)
 {
-    size_t gi_i = (size_t)(gi - k_groups);
-    for (size_t i = 0; i < DK_KG_SLOTS; i++) {
-        EVP_PKEY_CTX *expect = NULL;
-        if (atomic_compare_exchange_strong(&g_kg[gi_i][i], &expect, ctx)) return;
-    }
-    EVP_PKEY_CTX_free(ctx);
+    if (!dk_pool_put(&g_kg[gi - k_groups], ctx)) EVP_PKEY_CTX_free(ctx);
 }
 
 static EVP_PKEY *fresh_keygen(const kex_group_info *gi)
