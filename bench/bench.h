@@ -48,6 +48,20 @@ typedef struct bench_m {
 
 bench_m bench_split_merge(bench_m rate, bench_m split);
 
+/* Side-by-side measurement. A step does n operations into m (ops, and the
+ * per-side CPU when bench_split is on); bench_measure runs up to 4 steps in
+ * turn, chunk operations at a time, until each has had bench_run_s of CPU
+ * (each chunk timed by the process CPU clock) with the split off, then
+ * bench_run_s / 2 more with it on, and returns the rates with the per-side
+ * split merged in (static storage, valid until the next call). Taking turns
+ * in small chunks means every stack sees the same machine: a neighbour's load
+ * lands on all of them alike. */
+typedef struct bench_step {
+    void (*fn)(void *arg, int n, bench_m *m);
+    void *arg;
+} bench_step;
+const bench_m *bench_measure(const bench_step *steps, int n_steps, int chunk);
+
 /* How long each timed run lasts (CPU seconds); --quick shortens it. */
 extern double bench_run_s;
 
@@ -55,6 +69,7 @@ extern double bench_run_s;
 void dk_side_init(void);
 void dk_side_free(void);
 bench_m dk_handshakes(hs_kind k);
+void dk_handshake_step(void *arg, int n, bench_m *m);
 bench_m dk_records(size_t len);
 bench_m dk_hvr(void);
 /* Heap: build n connection pairs, complete the handshakes, report live heap
@@ -66,6 +81,7 @@ size_t dk_max_record(void);
 void ossl_side_init(void);
 void ossl_side_free(void);
 bench_m ossl_handshakes(hs_kind k);
+void ossl_handshake_step(void *arg, int n, bench_m *m);
 bench_m ossl_records(size_t len);
 bench_m ossl_hvr(void);
 void ossl_heap(size_t n, double *server, double *client);
@@ -78,6 +94,7 @@ void floor_free(void);
  * ECDHE-ECDSA P-256 handshake; keygen + derive + two verifies: the
  * client's. Through dtlskit's crypto wrappers (wrapped) or raw EVP. */
 bench_m floor_handshake(bool wrapped);
+void floor_handshake_step(void *arg, int n, bench_m *m);
 /* AES-128-GCM seal + open of len bytes on prefetched, keyed contexts. */
 bench_m floor_records(size_t len);
 

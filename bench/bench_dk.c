@@ -188,34 +188,28 @@ static void pair_free(pair *p)
     dk_conn_free(p->s);
 }
 
-static bench_m dk_handshake_run(hs_kind k, double seconds)
+/* n handshakes of kind *(hs_kind *)arg: operations and (with the split on)
+ * per-side CPU into m; the caller times the chunk. */
+void dk_handshake_step(void *arg, int n, bench_m *m)
 {
-    bench_m m = {0};
-    double start = bench_cpu();
-    while (bench_cpu() - start < seconds) {
-        for (int i = 0; i < 10; i++) {
-            pair p;
-            pair_handshake(g_cfg[k].s, g_cfg[k].c, &p, &m.server_cpu, &m.client_cpu);
-            double t0 = bench_split_start(), free_cpu = 0;
-            pair_free(&p);
-            bench_split_add(&free_cpu, t0);
-            m.server_cpu += free_cpu / 2;
-            m.client_cpu += free_cpu / 2;
-            m.ops++;
-        }
+    hs_kind k = *(const hs_kind *)arg;
+    for (int i = 0; i < n; i++) {
+        pair p;
+        pair_handshake(g_cfg[k].s, g_cfg[k].c, &p, &m->server_cpu, &m->client_cpu);
+        double t0 = bench_split_start(), free_cpu = 0;
+        pair_free(&p);
+        bench_split_add(&free_cpu, t0);
+        m->server_cpu += free_cpu / 2;
+        m->client_cpu += free_cpu / 2;
+        m->ops++;
     }
-    m.cpu = bench_cpu() - start;
-    return m;
 }
 
 /* The rate with no clock readings inside; then the per-side split. */
 bench_m dk_handshakes(hs_kind k)
 {
-    bench_m rate = dk_handshake_run(k, bench_run_s);
-    bench_split = true;
-    bench_m split = dk_handshake_run(k, bench_run_s / 2);
-    bench_split = false;
-    return bench_split_merge(rate, split);
+    bench_step st = {dk_handshake_step, &k};
+    return bench_measure(&st, 1, 10)[0];
 }
 
 size_t dk_max_record(void)

@@ -227,28 +227,20 @@ static void one_handshake(bool wrapped, EVP_MD_CTX *md, bench_m *m)
     m->client_cpu += ((t2 - t1) + (t4 - t3) + (t5 - t4) / 2) * c;
 }
 
-static bench_m floor_handshake_run(bool wrapped, double seconds)
+/* n floor handshakes, through dtlskit's wrappers when *(bool *)arg. */
+void floor_handshake_step(void *arg, int n, bench_m *m)
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    bench_m m = {0};
-    double start = bench_cpu();
-    while (bench_cpu() - start < seconds) {
-        for (int i = 0; i < 10; i++) one_handshake(wrapped, md, &m);
-        m.ops += 10;
-    }
-    m.cpu = bench_cpu() - start;
-    EVP_MD_CTX_free(md);
-    return m;
+    static EVP_MD_CTX *md;
+    if (!md && !(md = EVP_MD_CTX_new())) ossl_die("md ctx");
+    bool wrapped = *(const bool *)arg;
+    for (int i = 0; i < n; i++) one_handshake(wrapped, md, m);
+    m->ops += n;
 }
 
-/* The rate with no clock readings inside; then the per-side split. */
 bench_m floor_handshake(bool wrapped)
 {
-    bench_m rate = floor_handshake_run(wrapped, bench_run_s);
-    bench_split = true;
-    bench_m split = floor_handshake_run(wrapped, bench_run_s / 2);
-    bench_split = false;
-    return bench_split_merge(rate, split);
+    bench_step st = {floor_handshake_step, &wrapped};
+    return bench_measure(&st, 1, 10)[0];
 }
 
 bench_m floor_records(size_t len)

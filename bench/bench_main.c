@@ -71,6 +71,34 @@ bench_m bench_split_merge(bench_m rate, bench_m split)
     return rate;
 }
 
+static void measure_pass(const bench_step *steps, int n_steps, int chunk, double seconds,
+                         bench_m *m)
+{
+    for (int i = 0; i < n_steps; i++) m[i] = (bench_m){0};
+    for (bool more = true; more;) {
+        more = false;
+        for (int i = 0; i < n_steps; i++) {
+            double t0 = bench_cpu();
+            steps[i].fn(steps[i].arg, chunk, &m[i]);
+            m[i].cpu += bench_cpu() - t0;
+            if (m[i].cpu < seconds) more = true;
+        }
+    }
+}
+
+const bench_m *bench_measure(const bench_step *steps, int n_steps, int chunk)
+{
+    static bench_m out[4];
+    bench_m split[4];
+    if (n_steps < 1 || n_steps > 4) bench_die("bench_measure: 1..4 steps");
+    measure_pass(steps, n_steps, chunk, bench_run_s, out);
+    bench_split = true;
+    measure_pass(steps, n_steps, chunk, bench_run_s / 2, split);
+    bench_split = false;
+    for (int i = 0; i < n_steps; i++) out[i] = bench_split_merge(out[i], split[i]);
+    return out;
+}
+
 double bench_wall(void)
 {
     struct timespec ts;
@@ -196,22 +224,27 @@ static double us(double cpu, double ops) { return cpu / ops * 1e6; }
 static void handshake_rows(const opts *o, int run, hs_kind k, const char *name)
 {
     if (!want(o, name)) return;
-    bench_m d, s;
+    /* dtlskit, OpenSSL and (P-256) the raw crypto floor take turns, ten
+     * handshakes at a time, starting with a different one each run. */
+    bool raw = false;
+    bench_step st[3] = {{dk_handshake_step, &k}, {ossl_handshake_step, &k}};
+    int n = 2;
+    if (k == HS_ECDSA_P256) st[n++] = (bench_step){floor_handshake_step, &raw};
     if (run % 2) {
-        s = ossl_handshakes(k);
-        d = dk_handshakes(k);
-    } else {
-        d = dk_handshakes(k);
-        s = ossl_handshakes(k);
+        bench_step t = st[0];
+        st[0] = st[1];
+        st[1] = t;
     }
+    const bench_m *m = bench_measure(st, n, 10);
+    bench_m d = m[run % 2 ? 1 : 0], s = m[run % 2 ? 0 : 1];
     const char *tgt = k == HS_ECDSA_P256 ? "ratio >= 2" : k == HS_PSK_CCM8 ? "ratio >= 4" : NULL;
     add(name, "handshakes/cpu-s", "openssl", false, tgt, rate(d), rate(s));
     if (k != HS_ECDSA_P256) return;
+    bench_m f = m[2];
     add("hs-ecdsa-p256.server", "us-cpu/handshake", "openssl", true, NULL,
         us(d.server_cpu, d.ops), us(s.server_cpu, s.ops));
     add("hs-ecdsa-p256.client", "us-cpu/handshake", "openssl", true, NULL,
         us(d.client_cpu, d.ops), us(s.client_cpu, s.ops));
-    bench_m f = floor_handshake(false);
     add("hs-ecdsa-p256.server-x-floor", "x server floor", "openssl", true, "dtlskit <= 1.15",
         us(d.server_cpu, d.ops) / us(f.server_cpu, f.ops),
         us(s.server_cpu, s.ops) / us(f.server_cpu, f.ops));
@@ -220,14 +253,14 @@ static void handshake_rows(const opts *o, int run, hs_kind k, const char *name)
 static void floor_rows(const opts *o, int run)
 {
     if (!want(o, "crypto-floor")) return;
-    bench_m w, r;
+    bool wrapped = true, raw = false;
+    bench_step st[2] = {{floor_handshake_step, &wrapped}, {floor_handshake_step, &raw}};
     if (run % 2) {
-        r = floor_handshake(false);
-        w = floor_handshake(true);
-    } else {
-        w = floor_handshake(true);
-        r = floor_handshake(false);
+        st[0].arg = &raw;
+        st[1].arg = &wrapped;
     }
+    const bench_m *m = bench_measure(st, 2, 10);
+    bench_m w = m[run % 2 ? 1 : 0], r = m[run % 2 ? 0 : 1];
     add("crypto-floor-ecdsa-p256", "handshakes/cpu-s", "raw-evp", false, NULL, rate(w), rate(r));
     add("crypto-floor-ecdsa-p256.server", "us-cpu/handshake", "raw-evp", true, NULL,
         us(w.server_cpu, w.ops), us(r.server_cpu, r.ops));

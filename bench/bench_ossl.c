@@ -279,40 +279,32 @@ static void opair_handshake(opair *p, double *scpu, double *ccpu)
         bench_die("openssl: verification failed");
 }
 
-static bench_m ossl_handshake_run(hs_kind k, double seconds)
+/* n handshakes of kind *(hs_kind *)arg (see dk_handshake_step). */
+void ossl_handshake_step(void *arg, int n, bench_m *m)
 {
-    dlink *a = link_new(), *b = link_new();
-    bench_m m = {0};
-    double start = bench_cpu();
-    while (bench_cpu() - start < seconds) {
-        for (int i = 0; i < 10; i++) {
-            opair p;
-            double t0 = bench_split_start(), setup = 0;
-            opair_new(&p, g_sctx[k], g_cctx[k], BENCH_MTU, a, b);
-            bench_split_add(&setup, t0);
-            opair_handshake(&p, &m.server_cpu, &m.client_cpu);
-            t0 = bench_split_start();
-            opair_free(&p);
-            bench_split_add(&setup, t0);
-            m.server_cpu += setup / 2;
-            m.client_cpu += setup / 2;
-            m.ops++;
-        }
+    hs_kind k = *(const hs_kind *)arg;
+    static dlink *a, *b;
+    if (!a) a = link_new();
+    if (!b) b = link_new();
+    for (int i = 0; i < n; i++) {
+        opair p;
+        double t0 = bench_split_start(), setup = 0;
+        opair_new(&p, g_sctx[k], g_cctx[k], BENCH_MTU, a, b);
+        bench_split_add(&setup, t0);
+        opair_handshake(&p, &m->server_cpu, &m->client_cpu);
+        t0 = bench_split_start();
+        opair_free(&p);
+        bench_split_add(&setup, t0);
+        m->server_cpu += setup / 2;
+        m->client_cpu += setup / 2;
+        m->ops++;
     }
-    m.cpu = bench_cpu() - start;
-    link_free(a);
-    link_free(b);
-    return m;
 }
 
-/* The rate with no clock readings inside; then the per-side split. */
 bench_m ossl_handshakes(hs_kind k)
 {
-    bench_m rate = ossl_handshake_run(k, bench_run_s);
-    bench_split = true;
-    bench_m split = ossl_handshake_run(k, bench_run_s / 2);
-    bench_split = false;
-    return bench_split_merge(rate, split);
+    bench_step st = {ossl_handshake_step, &k};
+    return bench_measure(&st, 1, 10)[0];
 }
 
 size_t ossl_max_record(void)
