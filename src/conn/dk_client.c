@@ -292,12 +292,10 @@ static dk_result add_key_exchange(dk_conn *c, uint8_t *pms, size_t *pms_len)
         cke.identity_len = (uint16_t)c->cfg->psk_id_len;
     }
     DK_TRY(dk_premaster(c, c->peer_point, c->peer_point_len, pms, 600, pms_len));
-    uint8_t body[2 + 65535 + 134];
     dk_writer w;
-    dk_writer_init(&w, body, sizeof body);
+    DK_TRY(dk_flight_begin_msg(c, 2 + (size_t)cke.identity_len + 1 + cke.point_len, &w));
     dk_client_key_exchange_write(&w, c->suite->kx, &cke);
-    DK_TRY(dk_writer_status(&w));
-    return dk_flight_add(c, DK_HT_CLIENT_KEY_EXCHANGE, body, w.off);
+    return dk_flight_commit(c, DK_HT_CLIENT_KEY_EXCHANGE, &w);
 }
 
 /* RFC 5246 7.4.8: the signature covers all handshake messages so far. */

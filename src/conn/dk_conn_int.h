@@ -245,6 +245,10 @@ void dk_flight_begin(dk_conn *c);
 /* Append a handshake message (body only) to the flight and the transcript. */
 DK_MUST_CHECK dk_result dk_flight_add(dk_conn *c, uint8_t hs_type, const uint8_t *body, size_t len);
 DK_MUST_CHECK dk_result dk_flight_add_ccs(dk_conn *c);
+/* A message written in place in the flight buffer: begin gives a writer with
+ * room for max_len bytes, commit adds what it holds (nothing in between). */
+DK_MUST_CHECK dk_result dk_flight_begin_msg(dk_conn *c, size_t max_len, dk_writer *w);
+DK_MUST_CHECK dk_result dk_flight_commit(dk_conn *c, uint8_t hs_type, const dk_writer *w);
 /* Seal and queue the flight; start the timer (or FINISHED when last). */
 DK_MUST_CHECK dk_result dk_flight_send(dk_conn *c, bool last_flight);
 DK_MUST_CHECK dk_result dk_flight_resend(dk_conn *c);

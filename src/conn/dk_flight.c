@@ -40,11 +40,9 @@ static dk_result flight_reserve(dk_flight *f, size_t len)
 
 /* R1: "Whenever each new message is generated, the message_seq value is
  * incremented by one." The message enters the transcript here. */
-dk_result dk_flight_add(dk_conn *c, uint8_t hs_type, const uint8_t *body, size_t len)
+static dk_result flight_append(dk_conn *c, uint8_t hs_type, const uint8_t *body, size_t len)
 {
-    if (len > 0xFFFFFF) return DK_ERR_INTERNAL;
     dk_flight *f = &c->flight;
-    DK_TRY(flight_reserve(f, len));
     dk_flight_msg *m = &f->msg[f->n++];
     m->content_type = DK_CT_HANDSHAKE;
     m->epoch = (uint8_t)c->wepoch;
@@ -52,13 +50,39 @@ dk_result dk_flight_add(dk_conn *c, uint8_t hs_type, const uint8_t *body, size_t
     m->seq = c->send_seq++;
     m->off = (uint32_t)f->len;
     m->len = (uint32_t)len;
-    if (len) memcpy(f->buf + f->len, body, len);
+    if (len && body != f->buf + f->len) memcpy(f->buf + f->len, body, len);
     f->len += len;
     dk_hs_header h = {hs_type, (uint32_t)len, m->seq, 0, (uint32_t)len};
     dk_conn_tracef(c, "send %s seq=%u len=%zu epoch=%u", dk_hs_type_name(hs_type), m->seq, len,
                    m->epoch);
     if (hs_type == DK_HT_HELLO_VERIFY_REQUEST) return DK_OK;
-    return dk_transcript_add(c, &h, body);
+    return dk_transcript_add(c, &h, f->buf + m->off);
+}
+
+dk_result dk_flight_add(dk_conn *c, uint8_t hs_type, const uint8_t *body, size_t len)
+{
+    if (len > 0xFFFFFF) return DK_ERR_INTERNAL;
+    DK_TRY(flight_reserve(&c->flight, len));
+    return flight_append(c, hs_type, body, len);
+}
+
+/* Written in place: room for max_len bytes at the end of the flight buffer,
+ * then dk_flight_commit adds what the writer holds as the next message. No
+ * other flight call may come in between. */
+dk_result dk_flight_begin_msg(dk_conn *c, size_t max_len, dk_writer *w)
+{
+    if (max_len > 0xFFFFFF) return DK_ERR_INTERNAL;
+    DK_TRY(flight_reserve(&c->flight, max_len));
+    dk_writer_init(w, c->flight.buf + c->flight.len, max_len);
+    return DK_OK;
+}
+
+dk_result dk_flight_commit(dk_conn *c, uint8_t hs_type, const dk_writer *w)
+{
+    DK_TRY(dk_writer_status(w));
+    if (w->p != c->flight.buf + c->flight.len || c->flight.len + w->off > c->flight.cap)
+        return DK_ERR_INTERNAL;
+    return flight_append(c, hs_type, w->p, w->off);
 }
 
 /* R32: CCS is "treated as part of the same flight as the associated Finished

@@ -173,12 +173,10 @@ static dk_result add_key_exchange(dk_conn *c)
         ske.sig = sig;
         ske.sig_len = (uint16_t)sig_len;
     }
-    uint8_t body[2 + 65535 + 4 + 133 + 4 + 1024];
     dk_writer w;
-    dk_writer_init(&w, body, sizeof body);
+    DK_TRY(dk_flight_begin_msg(c, 2 + (size_t)ske.hint_len + 4 + ske.point_len + 4 + ske.sig_len, &w));
     dk_server_key_exchange_write(&w, c->suite->kx, &ske);
-    DK_TRY(dk_writer_status(&w));
-    return dk_flight_add(c, DK_HT_SERVER_KEY_EXCHANGE, body, w.off);
+    return dk_flight_commit(c, DK_HT_SERVER_KEY_EXCHANGE, &w);
 }
 
 static dk_result add_cert_request(dk_conn *c)
