@@ -105,19 +105,35 @@ static EVP_PKEY *fresh_keygen(const kex_group_info *gi)
     return k;
 }
 
+/* Peer-key objects, one per derive, reused (dk_crypto_pool.h): a new one
+ * copies the curve from the template, which builds a new EC_GROUP (a tenth
+ * of the derive's cost); setting the next peer's point on a used one keeps
+ * its group. They hold public values only. */
+static dk_pool g_peer_keys[DK_ARRAY_LEN(k_groups)];
+
 /* A peer's point on our curve; setting it decodes the point, which checks
- * that it lies on the curve. */
+ * that it lies on the curve. A key whose point failed to set is freed, not
+ * reused. */
 static EVP_PKEY *ec_peer(const kex_group_info *gi, const uint8_t *pub, size_t pub_len)
 {
     EVP_PKEY *t = group_template(gi);
     if (!t) return NULL;
-    EVP_PKEY *k = EVP_PKEY_new();
-    if (!k || EVP_PKEY_copy_parameters(k, t) != 1 ||
-        EVP_PKEY_set1_encoded_public_key(k, pub, pub_len) != 1) {
+    EVP_PKEY *k = dk_pool_take(&g_peer_keys[gi - k_groups]);
+    if (!k && (!(k = EVP_PKEY_new()) || EVP_PKEY_copy_parameters(k, t) != 1)) {
+        EVP_PKEY_free(k);
+        return NULL;
+    }
+    if (EVP_PKEY_set1_encoded_public_key(k, pub, pub_len) != 1) {
         EVP_PKEY_free(k);
         return NULL;
     }
     return k;
+}
+
+static void peer_key_done(const kex_group_info *gi, EVP_PKEY *k)
+{
+    if (k && gi->curve && dk_pool_put(&g_peer_keys[gi - k_groups], k)) return;
+    EVP_PKEY_free(k);
 }
 
 /* An EC key from its parts: the public point alone (a peer's key) or the
@@ -277,8 +293,8 @@ dk_result dk_kex_derive(dk_kex *k, const uint8_t *peer, size_t peer_len, uint8_t
         r = DK_OK;
     }
     dk_wipe(tmp, sizeof tmp);
-    EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(pk);
+    EVP_PKEY_CTX_free(ctx); /* drops its reference to pk */
+    peer_key_done(gi, pk);
     if (r != DK_OK) ERR_clear_error();
     return r;
 }
