@@ -166,6 +166,18 @@ void dk_cert_subject_cn(const uint8_t *der, size_t len, char *out, size_t cap);
 DK_MUST_CHECK dk_result dk_cert_leaf_info(const uint8_t *der, size_t len, dk_pkey **key, char *cn,
                                           size_t cn_cap);
 
+/* Certificates with an EC (P-256/384/521), Ed25519 or Ed448 key are parsed
+ * in a private library context that decodes the key without OpenSSL 3's
+ * generic decoder search (on by default). For tests that compare the two
+ * paths; not thread-safe. Returns the previous setting. */
+bool dk_spki_set_enabled(bool on);
+/* Test aids. Whether this certificate's key is decoded in that context. */
+bool dk_cert_key_decoded_fast(const uint8_t *der, size_t len);
+/* Decodes a DER SubjectPublicKeyInfo in that context (*fast: a key came out)
+ * and in the default one (*dflt); true when neither gave a key, or both did
+ * and the keys are equal (same type, size and security bits). */
+bool dk_spki_decode_agrees(const uint8_t *spki, size_t len, bool *fast, bool *dflt);
+
 /* Trust anchors: an X509_STORE inside. */
 typedef struct dk_trust dk_trust;
 dk_trust *dk_trust_new(void);

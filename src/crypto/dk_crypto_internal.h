@@ -41,6 +41,16 @@ X509 *dk_x509_from_der(const uint8_t *der, size_t len);
 DK_MUST_CHECK dk_result dk_x509_public_key(X509 *x, dk_pkey **out);
 void dk_x509_subject_cn(X509 *x, char *out, size_t cap);
 
+/* Peer certificates are parsed in a private library context whose only
+ * provider decodes EC (P-256/384/521), Ed25519 and Ed448 public keys cheaply
+ * (dk_crypto_spki.c); NULL when it could not be set up or is disabled. */
+OSSL_LIB_CTX *dk_spki_libctx(void);
+/* Whether a certificate's DER may hold a key that context decodes. */
+bool dk_spki_may_decode(const uint8_t *der, size_t len);
+/* For a key decoded in that context: the same public key in the default
+ * library context (a new reference). NULL for any other key. */
+EVP_PKEY *dk_spki_get1_default_key(EVP_PKEY *pk);
+
 /* Drop whatever libcrypto left on this thread's error queue. */
 void dk_crypto_clear_errors(void);
 

@@ -7,18 +7,53 @@
 
 #include "crypto/dk_crypto_internal.h"
 
-/* One DER certificate, which must parse and have no trailing bytes. */
+/* One DER certificate parsed into an X509 of library context ctx (NULL:
+ * the default one); NULL unless it parses with no trailing bytes. */
+static X509 *x509_parse(OSSL_LIB_CTX *ctx, const uint8_t *der, size_t len)
+{
+    X509 *x = X509_new_ex(ctx, NULL);
+    if (!x) return NULL;
+    const unsigned char *p = der;
+    if (!d2i_X509(&x, &p, (long)len)) {
+        X509_free(x); /* d2i_X509 freed it and set it to NULL on failure */
+        return NULL;
+    }
+    if (p != der + len) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+/* One DER certificate, which must parse and have no trailing bytes. A
+ * certificate whose public key dk_spki_libctx() decodes is parsed there;
+ * any other (RSA, an unknown key type or encoding, a key that does not
+ * decode) is parsed in the default library context, as libcrypto alone
+ * would. */
 X509 *dk_x509_from_der(const uint8_t *der, size_t len)
 {
     if (!der || len == 0 || len > (size_t)INT32_MAX) return NULL;
-    const unsigned char *p = der;
-    X509 *x = d2i_X509(NULL, &p, (long)len);
-    if (x && p != der + len) {
+    OSSL_LIB_CTX *spki = dk_spki_may_decode(der, len) ? dk_spki_libctx() : NULL;
+    if (spki) {
+        X509 *x = x509_parse(spki, der, len);
+        if (x && X509_get0_pubkey(x)) return x;
         X509_free(x);
-        x = NULL;
+        ERR_clear_error();
     }
+    X509 *x = x509_parse(NULL, der, len);
     if (!x) ERR_clear_error();
     return x;
+}
+
+bool dk_cert_key_decoded_fast(const uint8_t *der, size_t len)
+{
+    X509 *x = dk_x509_from_der(der, len);
+    EVP_PKEY *dflt = x ? dk_spki_get1_default_key(X509_get0_pubkey(x)) : NULL;
+    bool fast = dflt != NULL;
+    EVP_PKEY_free(dflt);
+    X509_free(x);
+    ERR_clear_error();
+    return fast;
 }
 
 static dk_result chain_push(dk_chain *c, const uint8_t *der, size_t len)
@@ -88,10 +123,22 @@ void dk_chain_clear(dk_chain *c)
     memset(c, 0, sizeof *c);
 }
 
+/* The public key of a parsed certificate, in the default library context
+ * (a new reference): a key decoded by dk_spki_libctx() is swapped for the
+ * default-context key it holds, so callers see what a default parse gives. */
+static EVP_PKEY *x509_get1_default_key(X509 *x)
+{
+    EVP_PKEY *pk = X509_get0_pubkey(x);
+    EVP_PKEY *dflt = dk_spki_get1_default_key(pk);
+    if (dflt) return dflt;
+    if (pk && EVP_PKEY_up_ref(pk) != 1) pk = NULL;
+    return pk;
+}
+
 /* The public key of a parsed certificate, wrapped. */
 dk_result dk_x509_public_key(X509 *x, dk_pkey **out)
 {
-    EVP_PKEY *pk = X509_get_pubkey(x); /* a new reference */
+    EVP_PKEY *pk = x509_get1_default_key(x);
     if (!pk) {
         ERR_clear_error();
         return DK_ERR_CERT;
@@ -158,8 +205,9 @@ bool dk_pkey_matches_cert(const dk_pkey *priv, const uint8_t *der, size_t der_le
     if (!priv) return false;
     X509 *x = dk_x509_from_der(der, der_len);
     if (!x) return false;
-    EVP_PKEY *pub = X509_get0_pubkey(x);
+    EVP_PKEY *pub = x509_get1_default_key(x);
     bool ok = pub && EVP_PKEY_eq(pub, priv->pkey) == 1;
+    EVP_PKEY_free(pub);
     X509_free(x);
     ERR_clear_error();
     return ok;

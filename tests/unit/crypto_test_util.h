@@ -60,4 +60,25 @@ static inline char *read_vector_file(const char *rel, size_t *len)
     return buf;
 }
 
+/* Write DER as a PEM CERTIFICATE file. */
+static inline void write_pem(const char *path, const uint8_t *der, size_t len)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("-----BEGIN CERTIFICATE-----\n", f);
+    size_t col = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)der[i] << 16;
+        if (i + 1 < len) v |= (uint32_t)der[i + 1] << 8;
+        if (i + 2 < len) v |= der[i + 2];
+        char q[4] = {b64[v >> 18], b64[(v >> 12) & 63], i + 1 < len ? b64[(v >> 6) & 63] : '=',
+                     i + 2 < len ? b64[v & 63] : '='};
+        fwrite(q, 1, 4, f);
+        if ((col += 4) == 64) fputc('\n', f), col = 0;
+    }
+    fputs(col ? "\n-----END CERTIFICATE-----\n" : "-----END CERTIFICATE-----\n", f);
+    fclose(f);
+}
+
 #endif
