@@ -70,7 +70,8 @@ void dk_record_header_write(uint8_t out[DK_RECORD_HEADER_LEN], uint8_t type, uin
 {
     out[0] = type;
     dk_store_u16(out + 1, version);
-    dk_store_u16(out + 3, epoch);
-    dk_store_u48(out + 5, seq & DK_SEQ_MAX);
+    /* epoch || sequence_number in one store: the AEAD reads these 8 bytes
+     * back at once as the AAD's seq_num. */
+    dk_store_u64(out + 3, ((uint64_t)epoch << 48) | (seq & DK_SEQ_MAX));
     dk_store_u16(out + 11, length);
 }
