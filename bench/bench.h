@@ -66,8 +66,10 @@ void floor_free(void);
  * ECDHE-ECDSA P-256 handshake; keygen + derive + two verifies: the
  * client's. Through dtlskit's crypto wrappers (wrapped) or raw EVP. */
 bench_m floor_handshake(bool wrapped);
-/* AES-128-GCM seal + open of len bytes on prefetched, keyed contexts. */
-bench_m floor_records(size_t len);
+/* AES-128-GCM seal + open of len bytes on prefetched, keyed contexts:
+ * through EVP's generic AEAD calls, or (tls_path) through the TLS record
+ * construction (TLS1_AAD parameter + one EVP_Cipher call). */
+bench_m floor_records(size_t len, bool tls_path);
 
 /* ---- heap accounting (bench_heap.c) ---- */
 void heap_start(void);
