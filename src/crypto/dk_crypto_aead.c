@@ -136,8 +136,8 @@ static bool aead_start(dk_aead *a, const uint8_t nonce[12], const uint8_t *tag, 
 static bool aead_args_ok(const dk_aead *a, bool encrypt, const uint8_t *nonce, const uint8_t *aad,
                          size_t aad_len, const uint8_t *buf, size_t len, const uint8_t *tag)
 {
-    return a && a->encrypt == encrypt && nonce && tag && (aad || !aad_len) && (buf || !len) &&
-           len <= (size_t)INT_MAX && aad_len <= (size_t)INT_MAX;
+    return a && !a->record && a->encrypt == encrypt && nonce && tag && (aad || !aad_len) &&
+           (buf || !len) && len <= (size_t)INT_MAX && aad_len <= (size_t)INT_MAX;
 }
 
 dk_result dk_aead_seal(dk_aead *a, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
@@ -200,7 +200,8 @@ dk_result dk_aead_open(dk_aead *a, const uint8_t nonce[12], const uint8_t *aad, 
 static bool set_fixed_iv(dk_aead *a, const uint8_t *iv, size_t len)
 {
     OSSL_PARAM params[2];
-    params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED, (void *)iv, len);
+    params[0] =
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED, (void *)iv, len);
     params[1] = OSSL_PARAM_construct_end();
     return EVP_CIPHER_CTX_set_params(a->ctx, params) == 1;
 }

@@ -532,10 +532,13 @@ static void test_aead_record_path_rejects(void **state)
         assert_int_equal(dk_aead_open_record(dec, hdr, f, 0x10000), DK_ERR_INVALID_ARG);
         assert_int_equal(dk_aead_open_record(enc, hdr, f, frag_len), DK_ERR_INVALID_ARG);
         assert_int_equal(dk_aead_seal_record(dec, hdr, f, frag_len), DK_ERR_INVALID_ARG);
-        /* A generic context is not a record context. */
+        /* A generic context is not a record context, nor the other way round. */
         dk_aead *gen = dk_aead_new(alg, k.key, false);
         assert_int_equal(dk_aead_open_record(gen, hdr, f, frag_len), DK_ERR_INVALID_ARG);
         dk_aead_free(gen);
+        uint8_t nonce[12] = {0}, tag[16] = {0};
+        assert_int_equal(dk_aead_open(dec, nonce, hdr, 13, f, 8, tag), DK_ERR_INVALID_ARG);
+        assert_int_equal(dk_aead_seal(enc, nonce, hdr, 13, f, 8, tag), DK_ERR_INVALID_ARG);
         assert_memory_equal(f, frag, frag_len);
         assert_int_equal(dk_aead_open_record(dec, hdr, f, frag_len), DK_OK);
         assert_memory_equal(f + k.explicit_len, pt, pt_len);
