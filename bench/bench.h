@@ -95,8 +95,10 @@ void floor_free(void);
  * client's. Through dtlskit's crypto wrappers (wrapped) or raw EVP. */
 bench_m floor_handshake(bool wrapped);
 void floor_handshake_step(void *arg, int n, bench_m *m);
-/* AES-128-GCM seal + open of len bytes on prefetched, keyed contexts. */
-bench_m floor_records(size_t len);
+/* AES-128-GCM seal + open of len bytes on prefetched, keyed contexts:
+ * through EVP's generic AEAD calls, or (tls_path) through the TLS record
+ * construction (TLS1_AAD parameter + one EVP_Cipher call). */
+bench_m floor_records(size_t len, bool tls_path);
 
 /* ---- heap accounting (bench_heap.c) ---- */
 void heap_start(void);
@@ -112,10 +114,16 @@ typedef struct loop_result {
 } loop_result;
 loop_result loop_handshakes(size_t clients, size_t in_flight, unsigned batch, bool gso);
 /* Records per second through the socket: 1200-byte records echoed by the
- * endpoint, against the same pattern over plain UDP. */
+ * endpoint, against the same pattern over plain UDP; CPU per echoed record
+ * (microseconds) of the server process and of both processes, over the timed
+ * loop only; and the seal+open floor measured between the segments (the
+ * cheaper EVP path: aead_tls_path says which). */
 typedef struct loop_records {
     double dtls_per_s, plain_per_s;
     double dtls_syscalls_per_dgram, plain_syscalls_per_dgram;
+    double dtls_server_us, plain_server_us, dtls_both_us, plain_both_us;
+    double aead_us;
+    bool aead_tls_path;
 } loop_records;
 loop_records loop_record_rate(double seconds, unsigned batch, bool gso);
 

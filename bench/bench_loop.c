@@ -7,10 +7,15 @@
  * loop_record_rate: one established client sends 1200-byte records with a
  * window of 32 outstanding; the endpoint echoes them. The same pattern over
  * plain UDP (an echo loop with the same recvmmsg/sendmmsg batching) is the
- * baseline. */
+ * baseline. Besides records per wall second it reports CPU per echoed record
+ * over the timed loop only (after the handshake): the server process's (its
+ * CPU clock read from here with clock_getcpuclockid) and both processes'.
+ * Per echoed record the server opens one record and seals one; the client
+ * seals one and opens one. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,6 +26,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -106,12 +112,22 @@ static void serve_dtls(int port_fd, unsigned batch, bool gso)
     _exit(0);
 }
 
+/* Socket buffers as large as the endpoint's default (4 MiB), on the plain
+ * server and on the clients. */
+static void set_bufs(int fd)
+{
+    int sz = 4 << 20;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+}
+
 /* The plain UDP echo: recvmmsg, then sendmmsg of the same datagrams. */
 static void serve_plain(int port_fd, unsigned batch)
 {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0) bench_die("plain: bind");
+    set_bufs(fd);
     socklen_t len = sizeof a;
     getsockname(fd, (struct sockaddr *)&a, &len);
     if (write(port_fd, &a.sin_port, sizeof a.sin_port) != sizeof a.sin_port) _exit(3);
@@ -195,6 +211,7 @@ typedef struct lclient {
 static int client_socket(uint16_t port)
 {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    set_bufs(fd);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
                             .sin_port = port};
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) bench_die("client socket");
@@ -316,38 +333,70 @@ loop_result loop_handshakes(size_t clients, size_t in_flight, unsigned batch, bo
     return res;
 }
 
-/* ---- records through the socket ---------------------------------------------- */
+/* ---- records through the socket ----------------------------------------------
+ *
+ * Both servers run side by side; the client alternates between them in short
+ * segments (SEGMENTS per mode), with a segment of the in-process seal+open
+ * floor (both EVP paths) after each pair, so that whatever else loads the
+ * machine weighs on all three alike. Each segment stops sending at its end
+ * and drains the records still in flight, so it accounts only for its own. */
 
-static double dtls_records(uint16_t port, double seconds)
+#define SEGMENTS 8
+
+static double clock_s(clockid_t id)
 {
-    dk_config *cfg = mk_client_cfg();
-    lclient cl;
-    int epfd = epoll_create1(0);
-    client_start(&cl, cfg, port, epfd, dk_endpoint_now_ms());
-    while (client_input(&cl, dk_endpoint_now_ms()) == 0) {
-        struct pollfd p = {.fd = cl.fd, .events = POLLIN};
-        poll(&p, 1, 100);
-    }
-    uint8_t rec[REC_LEN] = {0}, out[WINDOW][REC_LEN + 64], in[WINDOW][2048];
+    struct timespec ts;
+    if (clock_gettime(id, &ts) != 0) return NAN;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Records echoed, wall seconds, and CPU seconds of the server process and of
+ * this process (the client) over the timed segments. */
+typedef struct rec_acc {
+    uint64_t done;
+    double wall, server_cpu, client_cpu;
+} rec_acc;
+
+typedef struct rec_side {
+    int fd;
+    dk_conn *c;       /* dtlskit client connection, or NULL for plain UDP */
+    clockid_t server; /* the server process's CPU clock */
+    rec_acc acc;
+} rec_side;
+
+/* dtlskit seals each record straight into its send slot
+ * (dk_conn_write_datagram, as the endpoint does) and reads the echo where it
+ * was decrypted (dk_conn_read_view, as the endpoint does); plain UDP sends
+ * the same 1200 bytes and counts what comes back. */
+static void segment(rec_side *s, double seconds)
+{
+    static uint8_t rec[REC_LEN], out[WINDOW][REC_LEN + 64], in[WINDOW][2048];
     struct mmsghdr msg[WINDOW];
     struct iovec iov[WINDOW];
-    uint64_t done = 0;
     size_t outstanding = 0;
-    double start = bench_wall(), end = start + seconds;
-    while (bench_wall() < end) {
-        unsigned k = 0;
-        while (outstanding + k < WINDOW) {
-            size_t n;
-            if (dk_conn_write(cl.c, rec, sizeof rec) != DK_OK ||
-                dk_conn_poll_datagram(cl.c, out[k], sizeof out[k], &n) != DK_OK)
-                bench_die("dtls records: write");
-            iov[k] = (struct iovec){out[k], n};
-            msg[k].msg_hdr = (struct msghdr){.msg_iov = &iov[k], .msg_iovlen = 1};
-            k++;
+    uint64_t done = 0;
+    double s0 = clock_s(s->server), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), w0 = bench_wall();
+    bool sending = true;
+    for (;;) {
+        if (sending && bench_wall() >= w0 + seconds) sending = false;
+        if (!sending && outstanding == 0) break;
+        unsigned n_out = 0;
+        while (sending && outstanding + n_out < WINDOW) {
+            size_t n = sizeof rec;
+            uint8_t *p = rec;
+            if (s->c) {
+                p = out[n_out];
+                if (dk_conn_write_datagram(s->c, rec, sizeof rec, p, sizeof out[0], &n) != DK_OK)
+                    bench_die("dtls records: write");
+            }
+            iov[n_out] = (struct iovec){p, n};
+            msg[n_out].msg_hdr = (struct msghdr){.msg_iov = &iov[n_out], .msg_iovlen = 1};
+            n_out++;
         }
-        if (k && sendmmsg(cl.fd, msg, k, 0) != (int)k) bench_die("dtls records: sendmmsg");
-        outstanding += k;
-        struct pollfd p = {.fd = cl.fd, .events = POLLIN};
+        if (n_out && sendmmsg(s->fd, msg, n_out, 0) != (int)n_out)
+            bench_die("records: sendmmsg");
+        outstanding += n_out;
+        struct pollfd p = {.fd = s->fd, .events = POLLIN};
         if (poll(&p, 1, 200) <= 0) {
             outstanding = 0; /* lost: start a new window */
             continue;
@@ -356,69 +405,78 @@ static double dtls_records(uint16_t port, double seconds)
             iov[i] = (struct iovec){in[i], sizeof in[i]};
             msg[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1};
         }
-        int got = recvmmsg(cl.fd, msg, WINDOW, MSG_DONTWAIT, NULL);
+        int got = recvmmsg(s->fd, msg, WINDOW, MSG_DONTWAIT, NULL);
         for (int i = 0; i < got; i++) {
-            size_t n;
-            if (dk_conn_receive(cl.c, in[i], msg[i].msg_len, dk_endpoint_now_ms()) < 0) continue;
-            while (dk_conn_read(cl.c, in[i], sizeof in[i], &n) == DK_OK) done++;
             outstanding--;
+            if (!s->c) {
+                done++;
+                continue;
+            }
+            const uint8_t *d;
+            size_t n;
+            if (dk_conn_receive(s->c, in[i], msg[i].msg_len, dk_endpoint_now_ms()) < 0) continue;
+            while (dk_conn_read_view(s->c, &d, &n) == DK_OK) done++;
         }
     }
-    double rate = (double)done / (bench_wall() - start);
-    client_end(&cl);
-    close(epfd);
-    dk_config_free(cfg);
-    return rate;
+    s->acc.done += done;
+    s->acc.wall += bench_wall() - w0;
+    s->acc.server_cpu += clock_s(s->server) - s0;
+    s->acc.client_cpu += clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
 }
 
-static double plain_records(uint16_t port, double seconds)
+static clockid_t child_clock(const child *ch)
 {
-    int fd = client_socket(port);
-    uint8_t out[REC_LEN] = {0}, in[WINDOW][2048];
-    struct mmsghdr msg[WINDOW];
-    struct iovec iov[WINDOW];
-    uint64_t done = 0;
-    size_t outstanding = 0;
-    double start = bench_wall(), end = start + seconds;
-    while (bench_wall() < end) {
-        unsigned k = 0;
-        while (outstanding + k < WINDOW) {
-            iov[k] = (struct iovec){out, sizeof out};
-            msg[k].msg_hdr = (struct msghdr){.msg_iov = &iov[k], .msg_iovlen = 1};
-            k++;
-        }
-        if (k && sendmmsg(fd, msg, k, 0) != (int)k) bench_die("plain records: sendmmsg");
-        outstanding += k;
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 200) <= 0) {
-            outstanding = 0;
-            continue;
-        }
-        for (unsigned i = 0; i < WINDOW; i++) {
-            iov[i] = (struct iovec){in[i], sizeof in[i]};
-            msg[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1};
-        }
-        int got = recvmmsg(fd, msg, WINDOW, MSG_DONTWAIT, NULL);
-        for (int i = 0; i < got; i++) {
-            done++;
-            outstanding--;
-        }
-    }
-    double rate = (double)done / (bench_wall() - start);
-    close(fd);
-    return rate;
+    clockid_t id;
+    if (clock_getcpuclockid(ch->pid, &id) != 0) bench_die("clock_getcpuclockid");
+    return id;
+}
+
+static void fill(const rec_acc *a, double *per_s, double *server_us, double *both_us)
+{
+    double n = a->done ? (double)a->done : NAN;
+    *per_s = (double)a->done / a->wall;
+    *server_us = a->server_cpu / n * 1e6;
+    *both_us = (a->server_cpu + a->client_cpu) / n * 1e6;
 }
 
 loop_records loop_record_rate(double seconds, unsigned batch, bool gso)
 {
     loop_records res = {0};
-    child ch = spawn(false, batch, gso);
-    res.dtls_per_s = dtls_records(ch.port, seconds);
-    child_report r = reap(&ch);
+    child dch = spawn(false, batch, gso), pch = spawn(true, batch, false);
+    dk_config *cfg = mk_client_cfg();
+    lclient cl;
+    int epfd = epoll_create1(0);
+    client_start(&cl, cfg, dch.port, epfd, dk_endpoint_now_ms());
+    while (client_input(&cl, dk_endpoint_now_ms()) == 0) {
+        struct pollfd p = {.fd = cl.fd, .events = POLLIN};
+        poll(&p, 1, 100);
+    }
+    if (dk_conn_state(cl.c) != DK_STATE_ESTABLISHED) bench_die("dtls records: handshake");
+    rec_side d = {.fd = cl.fd, .c = cl.c, .server = child_clock(&dch)};
+    rec_side p = {.fd = client_socket(pch.port), .server = child_clock(&pch)};
+    bench_m ft = {0}, fg = {0};
+    double run_s = bench_run_s;
+    bench_run_s = seconds / SEGMENTS / 2;
+    for (int i = 0; i < SEGMENTS; i++) {
+        segment(i % 2 ? &p : &d, seconds / SEGMENTS);
+        segment(i % 2 ? &d : &p, seconds / SEGMENTS);
+        bench_m m = floor_records(REC_LEN, i % 2);
+        bench_m *f = i % 2 ? &ft : &fg;
+        f->ops += m.ops;
+        f->cpu += m.cpu;
+    }
+    bench_run_s = run_s;
+    fill(&d.acc, &res.dtls_per_s, &res.dtls_server_us, &res.dtls_both_us);
+    fill(&p.acc, &res.plain_per_s, &res.plain_server_us, &res.plain_both_us);
+    res.aead_tls_path = ft.cpu / ft.ops <= fg.cpu / fg.ops;
+    res.aead_us = (res.aead_tls_path ? ft.cpu / ft.ops : fg.cpu / fg.ops) * 1e6;
+    close(p.fd);
+    client_end(&cl);
+    close(epfd);
+    dk_config_free(cfg);
+    child_report r = reap(&dch);
     res.dtls_syscalls_per_dgram = syscalls_per_dgram(&r.st);
-    ch = spawn(true, batch, false);
-    res.plain_per_s = plain_records(ch.port, seconds);
-    r = reap(&ch);
+    r = reap(&pch);
     res.plain_syscalls_per_dgram = syscalls_per_dgram(&r.st);
     return res;
 }

@@ -217,6 +217,11 @@ DK_API DK_CHECK dk_result dk_conn_write_datagram(dk_conn *c, const uint8_t *data
                                                  uint8_t *out, size_t cap, size_t *out_len);
 /* Copy out the next received application record (one record per call). */
 DK_API DK_CHECK dk_result dk_conn_read(dk_conn *c, uint8_t *out, size_t cap, size_t *out_len);
+/* Zero-copy read: the next received application record where it was
+ * decrypted, inside the datagram buffer last given to dk_conn_receive.
+ * *data stays valid until that buffer is reused or dk_conn_receive is called
+ * again. Otherwise as dk_conn_read (DK_ERR_WOULD_BLOCK when none is left). */
+DK_API DK_CHECK dk_result dk_conn_read_view(dk_conn *c, const uint8_t **data, size_t *len);
 /* Queue close_notify. */
 DK_API DK_CHECK dk_result dk_conn_close(dk_conn *c);
 

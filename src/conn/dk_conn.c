@@ -268,6 +268,14 @@ dk_result dk_conn_write_datagram(dk_conn *c, const uint8_t *data, size_t len, ui
     return DK_OK;
 }
 
+/* Nothing (more) to read: why. */
+static dk_result read_none(const dk_conn *c)
+{
+    if (c->close_received) return DK_ERR_CLOSED;
+    if (c->state == DK_STATE_FAILED) return c->error;
+    return DK_ERR_WOULD_BLOCK;
+}
+
 dk_result dk_conn_read(dk_conn *c, uint8_t *out, size_t cap, size_t *out_len)
 {
     if (!c || !out_len || (!out && cap)) return DK_ERR_INVALID_ARG;
@@ -279,9 +287,19 @@ dk_result dk_conn_read(dk_conn *c, uint8_t *out, size_t cap, size_t *out_len)
         c->rx_app_i++;
         return DK_OK;
     }
-    if (c->close_received) return DK_ERR_CLOSED;
-    if (c->state == DK_STATE_FAILED) return c->error;
-    return DK_ERR_WOULD_BLOCK;
+    return read_none(c);
+}
+
+dk_result dk_conn_read_view(dk_conn *c, const uint8_t **data, size_t *len)
+{
+    if (!c || !data || !len) return DK_ERR_INVALID_ARG;
+    if (c->rx_app_i < c->rx_app_n) {
+        const dk_app_slice *s = &c->rx_app[c->rx_app_i++];
+        *data = c->rx_base + s->off;
+        *len = s->len;
+        return DK_OK;
+    }
+    return read_none(c);
 }
 
 dk_result dk_conn_close(dk_conn *c)

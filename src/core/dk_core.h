@@ -100,6 +100,14 @@ static inline uint64_t dk_load_u48(const uint8_t *p)
     return ((uint64_t)p[0] << 40) | ((uint64_t)p[1] << 32) | ((uint64_t)p[2] << 24) |
            ((uint64_t)p[3] << 16) | ((uint64_t)p[4] << 8) | p[5];
 }
+/* Written out byte by byte (not as loops) so that compilers turn them into
+ * one load or store and a byte swap. */
+static inline uint64_t dk_load_u64(const uint8_t *p)
+{
+    return ((uint64_t)p[0] << 56) | ((uint64_t)p[1] << 48) | ((uint64_t)p[2] << 40) |
+           ((uint64_t)p[3] << 32) | ((uint64_t)p[4] << 24) | ((uint64_t)p[5] << 16) |
+           ((uint64_t)p[6] << 8) | p[7];
+}
 static inline void dk_store_u16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)(v >> 8);
@@ -120,10 +128,14 @@ static inline void dk_store_u48(uint8_t *p, uint64_t v)
 }
 static inline void dk_store_u64(uint8_t *p, uint64_t v)
 {
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
+    p[0] = (uint8_t)(v >> 56);
+    p[1] = (uint8_t)(v >> 48);
+    p[2] = (uint8_t)(v >> 40);
+    p[3] = (uint8_t)(v >> 32);
+    p[4] = (uint8_t)(v >> 24);
+    p[5] = (uint8_t)(v >> 16);
+    p[6] = (uint8_t)(v >> 8);
+    p[7] = (uint8_t)v;
 }
 
 /* ---- secure memory --------------------------------------------------- */

@@ -97,6 +97,29 @@ DK_MUST_CHECK dk_result dk_aead_seal(dk_aead *a, const uint8_t nonce[12], const 
 DK_MUST_CHECK dk_result dk_aead_open(dk_aead *a, const uint8_t nonce[12], const uint8_t *aad,
                                      size_t aad_len, uint8_t *buf, size_t len, const uint8_t *tag);
 
+/* The TLS 1.2 record construction (RFC 5246 6.2.3.3, unchanged in DTLS 1.2)
+ * on a context keyed once with the record key and its fixed IV: iv holds the
+ * 4-byte salt (GCM, CCM) or the 12-byte IV (ChaCha20-Poly1305).
+ *
+ * hdr is the record's 13-byte DTLS header (RFC 6347 4.1: type, version,
+ * epoch, sequence_number, length) and frag its fragment, frag_len bytes:
+ * nonce_explicit (8 bytes, GCM and CCM; none for ChaCha20-Poly1305) ||
+ * content || tag. The additional data is epoch || sequence_number || type ||
+ * version || content length (RFC 6347 4.1.2.1), the length from frag_len
+ * (the header's length field is not read). The nonce is salt ||
+ * nonce_explicit (GCM, CCM) or iv XOR (0^32 || epoch || sequence_number)
+ * (ChaCha20-Poly1305).
+ *
+ * Seal writes nonce_explicit = epoch || sequence_number, encrypts the
+ * content in place and writes the tag. Open decrypts in place: DK_ERR_CRYPTO
+ * when the record does not authenticate. On DK_ERR_CRYPTO either way the
+ * fragment is wiped (no unauthenticated plaintext is left). */
+dk_aead *dk_aead_new_record(dk_aead_alg alg, const uint8_t *key, const uint8_t *iv, bool encrypt);
+DK_MUST_CHECK dk_result dk_aead_seal_record(dk_aead *a, const uint8_t hdr[13], uint8_t *frag,
+                                            size_t frag_len);
+DK_MUST_CHECK dk_result dk_aead_open_record(dk_aead *a, const uint8_t hdr[13], uint8_t *frag,
+                                            size_t frag_len);
+
 /* ---- key exchange (ECDHE) -------------------------------------------- */
 
 typedef struct dk_kex dk_kex;

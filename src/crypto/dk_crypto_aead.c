@@ -2,10 +2,20 @@
  * 8-byte tag (RFC 6655) and ChaCha20-Poly1305 (RFC 7905).
  *
  * Each dk_aead holds one EVP_CIPHER_CTX whose key schedule is expanded once in
- * dk_aead_new. Seal and open only set the 12-byte nonce, the AAD and (to
- * open) the expected tag, so the per-record path neither re-keys nor
- * allocates. */
+ * dk_aead_new or dk_aead_new_record; the per-record path neither re-keys nor
+ * allocates.
+ *
+ * Two ways through libcrypto:
+ *  - generic (dk_aead_seal/open): a 12-byte nonce, AAD and data, in the
+ *    usual init/update/final calls;
+ *  - record (dk_aead_seal/open_record): the TLS record construction that
+ *    libcrypto's providers implement for libssl. The fixed IV is set once;
+ *    per record, one parameter (the 13-byte TLS AAD) and one EVP_Cipher call
+ *    over nonce_explicit || content || tag. This is the cheaper path (fewer
+ *    calls and checks per record, and a one-shot GCM), so the record layer
+ *    uses it. */
 #include <limits.h>
+#include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 
@@ -13,12 +23,25 @@
 
 #define DK_AEAD_NONCE_LEN 12
 
+#define DK_AEAD_AAD_LEN 13
+#define DK_AEAD_EXPLICIT_LEN 8
+
 struct dk_aead {
     EVP_CIPHER_CTX *ctx;
     dk_aead_alg alg;
     bool encrypt;
     bool ccm;
+    bool record;    /* made by dk_aead_new_record */
+    bool gcm_seal;  /* record mode, AES-GCM, sealing: see gcm_sync */
+    bool iv_synced; /* gcm_seal: the provider's next nonce_explicit is next_explicit */
     int tag_len;
+    size_t explicit_len; /* record mode: 8 (GCM, CCM) or 0 (ChaCha20-Poly1305) */
+    uint64_t next_explicit;
+    uint8_t salt[4];
+    /* Record mode: the TLS AAD parameter, built once, pointing at tls_aad,
+     * which each record overwrites. */
+    uint8_t tls_aad[DK_AEAD_AAD_LEN];
+    OSSL_PARAM aad_param[2];
 };
 
 size_t dk_aead_key_len(dk_aead_alg alg)
@@ -113,8 +136,8 @@ static bool aead_start(dk_aead *a, const uint8_t nonce[12], const uint8_t *tag, 
 static bool aead_args_ok(const dk_aead *a, bool encrypt, const uint8_t *nonce, const uint8_t *aad,
                          size_t aad_len, const uint8_t *buf, size_t len, const uint8_t *tag)
 {
-    return a && a->encrypt == encrypt && nonce && tag && (aad || !aad_len) && (buf || !len) &&
-           len <= (size_t)INT_MAX && aad_len <= (size_t)INT_MAX;
+    return a && !a->record && a->encrypt == encrypt && nonce && tag && (aad || !aad_len) &&
+           (buf || !len) && len <= (size_t)INT_MAX && aad_len <= (size_t)INT_MAX;
 }
 
 dk_result dk_aead_seal(dk_aead *a, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
@@ -151,4 +174,121 @@ dk_result dk_aead_open(dk_aead *a, const uint8_t nonce[12], const uint8_t *aad, 
         return DK_ERR_CRYPTO;
     }
     return DK_OK;
+}
+
+/* ---- the TLS record construction --------------------------------------------
+ *
+ * libcrypto's TLS AEAD mode (OSSL_CIPHER_PARAM_AEAD_TLS1_AAD, then one
+ * EVP_Cipher call in place over the record fragment) per cipher:
+ *  - AES-GCM: the fixed IV (salt) is set once. Opening takes nonce_explicit
+ *    from the fragment. Sealing *generates* nonce_explicit: the IV's last 8
+ *    bytes, written to the fragment and then incremented as a 64-bit
+ *    big-endian counter. dtlskit sends nonce_explicit = epoch || seq (the
+ *    record tests pin these bytes), so gcm_sync loads the whole IV,
+ *    salt || epoch || seq, whenever the counter is not already there (the
+ *    first record of a key, or a sequence number that skipped); records
+ *    sealed in order (seq + 1 each) keep it in step with no extra call. The
+ *    bytes written are compared with epoch || seq after every seal.
+ *  - AES-CCM: the fixed IV is set once; sealing copies nonce_explicit from
+ *    the AAD's first 8 bytes (epoch || seq), opening from the fragment.
+ *  - ChaCha20-Poly1305: the 12-byte IV is set once; the provider XORs the
+ *    AAD's first 8 bytes (epoch || seq) into it (RFC 7905 section 2).
+ * The AAD's length field counts what EVP_Cipher is given, minus the tag when
+ * sealing: libcrypto subtracts nonce_explicit (and, to open, the tag) to get
+ * the content length that is authenticated. */
+
+static bool set_fixed_iv(dk_aead *a, const uint8_t *iv, size_t len)
+{
+    OSSL_PARAM params[2];
+    params[0] =
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED, (void *)iv, len);
+    params[1] = OSSL_PARAM_construct_end();
+    return EVP_CIPHER_CTX_set_params(a->ctx, params) == 1;
+}
+
+/* AES-GCM sealing: load salt || explicit8 as the whole IV (the fixed-IV
+ * parameter with length (size_t)-1 loads all 12 bytes, as
+ * EVP_CTRL_GCM_SET_IV_FIXED with -1 does). */
+static bool gcm_sync(dk_aead *a, const uint8_t explicit8[8])
+{
+    uint8_t iv[DK_AEAD_NONCE_LEN];
+    memcpy(iv, a->salt, 4);
+    memcpy(iv + 4, explicit8, 8);
+    a->iv_synced = set_fixed_iv(a, iv, (size_t)-1);
+    a->next_explicit = dk_load_u64(explicit8);
+    return a->iv_synced;
+}
+
+dk_aead *dk_aead_new_record(dk_aead_alg alg, const uint8_t *key, const uint8_t *iv, bool encrypt)
+{
+    if (!iv) return NULL;
+    dk_aead *a = dk_aead_new(alg, key, encrypt);
+    if (!a) return NULL;
+    a->record = true;
+    a->aad_param[0] = (OSSL_PARAM)OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_AAD, a->tls_aad,
+                                                          sizeof a->tls_aad);
+    a->aad_param[1] = (OSSL_PARAM)OSSL_PARAM_END;
+    bool chacha = alg == DK_AEAD_CHACHA20_POLY1305;
+    a->explicit_len = chacha ? 0 : DK_AEAD_EXPLICIT_LEN;
+    a->gcm_seal = encrypt && (alg == DK_AEAD_AES128_GCM || alg == DK_AEAD_AES256_GCM);
+    bool ok;
+    if (a->gcm_seal) {
+        static const uint8_t zero[8];
+        memcpy(a->salt, iv, 4);
+        ok = gcm_sync(a, zero);
+    } else {
+        ok = set_fixed_iv(a, iv, chacha ? DK_AEAD_NONCE_LEN : 4);
+    }
+    if (!ok) {
+        ERR_clear_error();
+        dk_aead_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* One record in place; frag_len counts nonce_explicit, content and tag. */
+static dk_result record_cipher(dk_aead *a, bool encrypt, const uint8_t hdr[13], uint8_t *frag,
+                               size_t frag_len)
+{
+    if (!a || !a->record || a->encrypt != encrypt || !hdr || !frag) return DK_ERR_INVALID_ARG;
+    if (frag_len < a->explicit_len + (size_t)a->tag_len || frag_len > 0xFFFF)
+        return DK_ERR_INVALID_ARG;
+    const uint8_t *seq_num = hdr + 3; /* epoch || sequence_number */
+    if (a->gcm_seal && (!a->iv_synced || a->next_explicit != dk_load_u64(seq_num)) &&
+        !gcm_sync(a, seq_num))
+        goto fail;
+    /* libcrypto's TLS AAD: its length field counts what EVP_Cipher is given,
+     * less the tag when sealing (see above). */
+    memcpy(a->tls_aad, seq_num, 8);
+    a->tls_aad[8] = hdr[0];
+    a->tls_aad[9] = hdr[1];
+    a->tls_aad[10] = hdr[2];
+    dk_store_u16(a->tls_aad + 11, (uint16_t)(encrypt ? frag_len - (size_t)a->tag_len : frag_len));
+    /* EVP_Cipher returns -1 on failure, else a length: 0 is the content
+     * length of an empty ChaCha20-Poly1305 record being opened. */
+    if (EVP_CIPHER_CTX_set_params(a->ctx, a->aad_param) != 1 ||
+        EVP_Cipher(a->ctx, frag, frag, (unsigned)frag_len) < 0)
+        goto fail;
+    if (a->gcm_seal) {
+        /* Fail closed should the provider ever write another nonce. */
+        if (memcmp(frag, seq_num, DK_AEAD_EXPLICIT_LEN) != 0) goto fail;
+        a->next_explicit++;
+    }
+    return DK_OK;
+fail:
+    if (a->gcm_seal) a->iv_synced = false;
+    ERR_clear_error();
+    dk_wipe(frag, frag_len);
+    return DK_ERR_CRYPTO;
+}
+
+dk_result dk_aead_seal_record(dk_aead *a, const uint8_t hdr[13], uint8_t *frag, size_t frag_len)
+{
+    return record_cipher(a, true, hdr, frag, frag_len);
+}
+
+dk_result dk_aead_open_record(dk_aead *a, const uint8_t hdr[13], uint8_t *frag, size_t frag_len)
+{
+    return record_cipher(a, false, hdr, frag, frag_len);
 }

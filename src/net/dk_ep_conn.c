@@ -103,9 +103,12 @@ void dk_ep_conn_end(dk_endpoint *ep, dk_endpoint_conn *h, dk_endpoint_close_reas
 static void deliver_app(dk_endpoint *ep, dk_endpoint_conn *h)
 {
     const dk_endpoint_callbacks *cb = &ep->o.cb;
+    const uint8_t *d;
     size_t n;
-    while (dk_conn_read(h->conn, ep->app, sizeof ep->app, &n) == DK_OK) {
-        if (cb->on_data) cb->on_data(cb->arg, ep, h, ep->app, n);
+    /* No copy: on_data sees the record where it was decrypted, in the
+     * datagram buffer, which stays put until the datagram is done. */
+    while (dk_conn_read_view(h->conn, &d, &n) == DK_OK) {
+        if (cb->on_data) cb->on_data(cb->arg, ep, h, d, n);
     }
 }
 

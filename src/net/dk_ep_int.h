@@ -102,7 +102,6 @@ struct dk_endpoint {
     bool processing;
     dk_ep_rx rx;
     dk_ep_tx tx;
-    uint8_t app[DK_EP_RX_SLOT];  /* one application record */
     uint8_t copy[DK_EP_RX_SLOT]; /* a datagram's bytes for a second reader (R16) */
     uint8_t hvr[DK_GATE_OUT_MAX]; /* gate output: an HVR, or a pooled ClientHello */
 };

@@ -9,6 +9,8 @@
  *   opaque fragment[DTLSCiphertext.length];
  * } DTLSCiphertext;
  */
+#include <string.h>
+
 #include "record/dk_record.h"
 
 /* RFC 5246 6.2.3: "The length (in bytes) of the following
@@ -68,9 +70,17 @@ dk_result dk_record_next(dk_reader *datagram, dk_record *rec)
 void dk_record_header_write(uint8_t out[DK_RECORD_HEADER_LEN], uint8_t type, uint16_t version,
                             uint16_t epoch, uint64_t seq, uint16_t length)
 {
+    uint64_t seq_num = ((uint64_t)epoch << 48) | (seq & DK_SEQ_MAX);
     out[0] = type;
     dk_store_u16(out + 1, version);
-    dk_store_u16(out + 3, epoch);
-    dk_store_u48(out + 5, seq & DK_SEQ_MAX);
+    /* epoch || sequence_number as one 8-byte store: the AEAD reads these 8
+     * bytes back at once (the AAD's seq_num), and a load that spans several
+     * recent stores waits for them to reach the cache. */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t be = __builtin_bswap64(seq_num);
+    memcpy(out + 3, &be, 8);
+#else
+    dk_store_u64(out + 3, seq_num);
+#endif
     dk_store_u16(out + 11, length);
 }

@@ -64,9 +64,7 @@ void dk_replay_mark(dk_replay *w, uint64_t seq);
 /* One direction's keys for one epoch. */
 typedef struct dk_cipher {
     dk_aead_alg alg;
-    dk_aead *aead;
-    uint8_t iv[12];
-    uint8_t iv_len;       /* 4 (GCM, CCM: salt) or 12 (ChaCha20-Poly1305) */
+    dk_aead *aead;        /* keyed with the key and the fixed IV */
     uint8_t explicit_len; /* 8 (GCM, CCM) or 0 */
     uint8_t tag_len;      /* 16 or 8 */
 } dk_cipher;
@@ -87,7 +85,8 @@ static inline size_t dk_cipher_overhead(const dk_cipher *c)
 DK_MUST_CHECK dk_result dk_record_seal(const dk_cipher *c, uint8_t type, uint16_t version,
                                        uint16_t epoch, uint64_t seq, const uint8_t *pt,
                                        size_t pt_len, uint8_t *out, size_t cap, size_t *out_len);
-/* Decrypt rec in place. On success *pt and *pt_len give the plaintext
+/* Decrypt rec (as dk_record_next split it: the additional data comes from
+ * rec->header) in place. On success *pt and *pt_len give the plaintext
  * (inside rec->fragment). DK_DISCARD when the record is too short or fails
  * authentication (the caller counts it; R30), or the plaintext is longer
  * than 2^14. */

@@ -76,7 +76,15 @@ void dk_replay_mark(dk_replay *w, uint64_t seq)
         w->any = true;
         w->top = seq;
     } else if (seq > w->top) {
-        shift_bits(w, seq - w->top);
+        uint64_t n = seq - w->top;
+        if (w->size <= 64 && n < 64) {
+            /* One word (the default window of 64): the common case of a
+             * record a little ahead of the last. */
+            w->bits[0] <<= n;
+            if (w->size < 64) w->bits[0] &= (1ULL << w->size) - 1;
+        } else {
+            shift_bits(w, n);
+        }
         w->top = seq;
     } else if (w->top - seq >= w->size) {
         return; /* left of the window: nothing to remember */

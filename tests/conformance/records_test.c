@@ -156,6 +156,90 @@ static void test_T21_R30_R31_bit_flipped_record_dropped(void **st)
     teardown(&d, &r);
 }
 
+/* T21 for every AEAD (AES-128-GCM, AES-256-GCM, AES-128-CCM_8,
+ * ChaCha20-Poly1305), both directions: records that do not authenticate
+ * (a flipped bit in the tag, the ciphertext, nonce_explicit or, with no
+ * explicit nonce, the header's sequence number; a record cut short by one
+ * byte; a record shorter than nonce_explicit + tag) are dropped silently and
+ * deliver nothing; the intact record and an empty one are then delivered
+ * with their contents (R30, R31). */
+static void bad_records_one_suite(uint16_t suite, uint64_t seed)
+{
+    dk_duo d;
+    dk_duo_run r;
+    dk_duo_init(&d, "ec", "ec", seed);
+    assert_int_equal(dk_config_set_cipher_suites(d.ccfg, &suite, 1), DK_OK);
+    assert_int_equal(dk_config_set_cipher_suites(d.scfg, &suite, 1), DK_OK);
+    dk_duo_establish(&d, &r);
+    dk_conn_info info;
+    assert_int_equal(dk_conn_get_info(d.c, &info), DK_OK);
+    assert_int_equal(info.cipher_suite, suite);
+    bool chacha = suite == DK_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256;
+    size_t overhead = (chacha ? 0 : 8) + (suite == DK_TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 ? 8 : 16);
+
+    uint8_t msg[100];
+    for (size_t i = 0; i < sizeof msg; i++) msg[i] = (uint8_t)(i * 5 + 1);
+    assert_int_equal(dk_conn_write(d.c, msg, sizeof msg), DK_OK);
+    dk_dgl recs = {0};
+    dk_duo_poll(d.c, &recs);
+    assert_int_equal(recs.n, 1);
+    size_t n0 = recs.len[0];
+    assert_int_equal(n0, 13 + overhead + sizeof msg);
+    uint8_t dg[DK_DG_CAP];
+    size_t flips[] = {n0 - 1, n0 / 2, chacha ? 10 : 13 + 3};
+    for (size_t f = 0; f < DK_ARRAY_LEN(flips); f++) {
+        size_t n = conf_copy(&recs, 0, dg);
+        dg[flips[f]] ^= 0x20;
+        assert_int_equal(to_server_silent(&d, dg, n, "flipped record"), 0);
+    }
+    size_t n = conf_copy(&recs, 0, dg); /* one byte short: the tag is cut */
+    dk_store_u16(dg + 11, (uint16_t)(n - 13 - 1));
+    assert_int_equal(to_server_silent(&d, dg, n - 1, "record cut short"), 0);
+    n = conf_copy(&recs, 0, dg); /* no room for nonce_explicit and tag */
+    dk_store_u16(dg + 11, (uint16_t)(overhead - 1));
+    assert_int_equal(to_server_silent(&d, dg, 13 + overhead - 1, "record below overhead"), 0);
+    assert_int_equal(server_stats(&d).bad_mac_records, DK_ARRAY_LEN(flips) + 2);
+    size_t before = d.s_rx_len;
+    assert_int_equal(to_server_silent(&d, recs.p[0], recs.len[0], "intact record"), 1);
+    assert_int_equal(d.s_rx_len, before + sizeof msg);
+    assert_memory_equal(d.s_rx + before, msg, sizeof msg);
+    dk_dgl_clear(&recs);
+    assert_int_equal(dk_conn_write(d.c, msg, 0), DK_OK);
+    dk_duo_poll(d.c, &recs);
+    assert_int_equal(recs.len[0], 13 + overhead);
+    assert_int_equal(to_server_silent(&d, recs.p[0], recs.len[0], "empty record"), 1);
+    dk_dgl_clear(&recs);
+
+    /* server -> client, through dk_conn_write_datagram */
+    size_t dn;
+    assert_int_equal(dk_conn_write_datagram(d.s, msg, sizeof msg, dg, sizeof dg, &dn), DK_OK);
+    dg[dn - 1] ^= 0x01;
+    dk_dgl out = {0};
+    before = d.c_rx_len;
+    (void)dk_duo_to_client(&d, NULL, dg, dn, &out);
+    conf_expect_silence(&out, "client after a flipped record");
+    assert_int_equal(d.c_rx_len, before);
+    dg[dn - 1] ^= 0x01;
+    (void)dk_duo_to_client(&d, NULL, dg, dn, &out);
+    assert_int_equal(d.c_rx_len, before + sizeof msg);
+    assert_memory_equal(d.c_rx + before, msg, sizeof msg);
+    assert_int_equal(dk_conn_state(d.c), DK_STATE_ESTABLISHED);
+    teardown(&d, &r);
+}
+
+static void test_T21_R30_R31_bad_records_dropped_every_aead(void **st)
+{
+    (void)st;
+    static const uint16_t suites[] = {DK_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                                      DK_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+                                      DK_TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+                                      DK_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256};
+    for (size_t i = 0; i < DK_ARRAY_LEN(suites); i++) {
+        print_message("suite 0x%04x\n", suites[i]);
+        bad_records_one_suite(suites[i], 2100 + i);
+    }
+}
+
 static void test_T21_R30_flipped_finished_during_handshake(void **st)
 {
     (void)st;
@@ -355,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_T19_R29_cke_reusing_hello_record_number),
         cmocka_unit_test(test_T20_R29_R30_forged_high_seq_does_not_move_window),
         cmocka_unit_test(test_T21_R30_R31_bit_flipped_record_dropped),
+        cmocka_unit_test(test_T21_R30_R31_bad_records_dropped_every_aead),
         cmocka_unit_test(test_T21_R30_flipped_finished_during_handshake),
         cmocka_unit_test(test_T23_R19_R32_client_flight_resent_after_handshake),
         cmocka_unit_test(test_T25_R35_no_processing_after_close_notify),

@@ -518,6 +518,173 @@ static void test_aead_reuse_1000(void **state)
     }
 }
 
+/* ---- the TLS record construction (dk_aead_seal_record/open_record) ------ */
+
+typedef struct rec_keys {
+    uint8_t key[32], iv[12];
+    size_t explicit_len, tag_len;
+} rec_keys;
+
+static void rec_keys_for(dk_aead_alg alg, rec_keys *k)
+{
+    assert_int_equal(dk_random_bytes(k->key, sizeof k->key), DK_OK);
+    assert_int_equal(dk_random_bytes(k->iv, sizeof k->iv), DK_OK);
+    k->explicit_len = alg == DK_AEAD_CHACHA20_POLY1305 ? 0 : 8;
+    k->tag_len = dk_aead_tag_len(alg);
+}
+
+static void rec_header(uint8_t hdr[13], uint8_t type, uint16_t epoch, uint64_t seq, size_t frag_len)
+{
+    hdr[0] = type, hdr[1] = 0xfe, hdr[2] = 0xfd;
+    hdr[3] = (uint8_t)(epoch >> 8), hdr[4] = (uint8_t)epoch;
+    for (int b = 0; b < 6; b++) hdr[5 + b] = (uint8_t)(seq >> (40 - 8 * b));
+    hdr[11] = (uint8_t)(frag_len >> 8), hdr[12] = (uint8_t)frag_len;
+}
+
+/* The nonce and AAD of RFC 5288 / 6655 / 7905 built here, independently of
+ * the record path: salt || nonce_explicit, or iv XOR (0^32 || epoch || seq). */
+static void rec_nonce_aad(dk_aead_alg alg, const rec_keys *k, const uint8_t hdr[13],
+                          const uint8_t *frag, size_t pt_len, uint8_t nonce[12], uint8_t aad[13])
+{
+    if (alg == DK_AEAD_CHACHA20_POLY1305) {
+        memcpy(nonce, k->iv, 12);
+        for (int b = 0; b < 8; b++) nonce[4 + b] ^= hdr[3 + b];
+    } else {
+        memcpy(nonce, k->iv, 4);
+        memcpy(nonce + 4, frag, 8);
+    }
+    memcpy(aad, hdr + 3, 8);
+    memcpy(aad + 8, hdr, 3);
+    aad[11] = (uint8_t)(pt_len >> 8), aad[12] = (uint8_t)pt_len;
+}
+
+/* Records sealed through the TLS record path open through the generic one
+ * with the nonce and AAD built by hand, and the other way round, for every
+ * AEAD, in order, with sequence numbers that skip ahead and go back, across
+ * an epoch change. nonce_explicit is always epoch || seq (RFC 5288 only asks
+ * for uniqueness; dtlskit sends the record's own number). */
+static void test_aead_record_path_matches_generic(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t epoch;
+        uint64_t seq;
+    } order[] = {{1, 0}, {1, 1}, {1, 2}, {1, 9}, {1, 10}, {1, 4}, {1, 5}, {2, 0},
+                 {2, 1}, {1, 11}, {0xffff, 0xffffffffffffULL}, {1, 12}};
+    for (size_t ai = 0; ai < sizeof k_all_aeads / sizeof k_all_aeads[0]; ai++) {
+        dk_aead_alg alg = k_all_aeads[ai];
+        rec_keys k;
+        rec_keys_for(alg, &k);
+        dk_aead *renc = dk_aead_new_record(alg, k.key, k.iv, true);
+        dk_aead *rdec = dk_aead_new_record(alg, k.key, k.iv, false);
+        dk_aead *genc = dk_aead_new(alg, k.key, true);
+        dk_aead *gdec = dk_aead_new(alg, k.key, false);
+        assert_non_null(renc);
+        assert_non_null(rdec);
+        assert_non_null(genc);
+        assert_non_null(gdec);
+        for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+            size_t pt_len = (i * 53) % 200, frag_len = k.explicit_len + pt_len + k.tag_len;
+            uint8_t hdr[13], frag[256], pt[200], nonce[12], aad[13];
+            for (size_t b = 0; b < pt_len; b++) pt[b] = (uint8_t)(b + 3 * i);
+            rec_header(hdr, (uint8_t)(21 + i % 3), order[i].epoch, order[i].seq, frag_len);
+            /* record seal -> generic open */
+            memset(frag, 0xAA, sizeof frag);
+            memcpy(frag + k.explicit_len, pt, pt_len);
+            assert_int_equal(dk_aead_seal_record(renc, hdr, frag, frag_len), DK_OK);
+            if (k.explicit_len) assert_memory_equal(frag, hdr + 3, 8);
+            rec_nonce_aad(alg, &k, hdr, frag, pt_len, nonce, aad);
+            uint8_t copy[256];
+            memcpy(copy, frag, frag_len);
+            assert_int_equal(dk_aead_open(gdec, nonce, aad, sizeof aad, copy + k.explicit_len,
+                                          pt_len, copy + k.explicit_len + pt_len),
+                             DK_OK);
+            assert_memory_equal(copy + k.explicit_len, pt, pt_len);
+            /* generic seal (same nonce) gives the same bytes -> record open */
+            memcpy(copy, frag, k.explicit_len);
+            memcpy(copy + k.explicit_len, pt, pt_len);
+            assert_int_equal(dk_aead_seal(genc, nonce, aad, sizeof aad, copy + k.explicit_len,
+                                          pt_len, copy + k.explicit_len + pt_len),
+                             DK_OK);
+            assert_memory_equal(copy, frag, frag_len);
+            assert_int_equal(dk_aead_open_record(rdec, hdr, copy, frag_len), DK_OK);
+            assert_memory_equal(copy + k.explicit_len, pt, pt_len);
+        }
+        dk_aead_free(renc);
+        dk_aead_free(rdec);
+        dk_aead_free(genc);
+        dk_aead_free(gdec);
+    }
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i]) return false;
+    return true;
+}
+
+/* A record that does not authenticate fails with DK_ERR_CRYPTO, whatever
+ * byte was changed (header fields in the AAD, nonce_explicit, content,
+ * tag), and leaves no plaintext behind: the fragment is wiped. Malformed
+ * calls are refused before any decryption. The contexts go on working. */
+static void test_aead_record_path_rejects(void **state)
+{
+    (void)state;
+    for (size_t ai = 0; ai < sizeof k_all_aeads / sizeof k_all_aeads[0]; ai++) {
+        dk_aead_alg alg = k_all_aeads[ai];
+        rec_keys k;
+        rec_keys_for(alg, &k);
+        dk_aead *enc = dk_aead_new_record(alg, k.key, k.iv, true);
+        dk_aead *dec = dk_aead_new_record(alg, k.key, k.iv, false);
+        assert_non_null(enc);
+        assert_non_null(dec);
+        size_t pt_len = 40, frag_len = k.explicit_len + pt_len + k.tag_len;
+        uint8_t hdr[13], frag[128], pt[40];
+        memset(pt, 'p', sizeof pt);
+        rec_header(hdr, 23, 1, 77, frag_len);
+        memcpy(frag + k.explicit_len, pt, pt_len);
+        assert_int_equal(dk_aead_seal_record(enc, hdr, frag, frag_len), DK_OK);
+        /* header bytes 0..10 are in the AAD (and the nonce); then the
+         * fragment: nonce_explicit, content, tag */
+        size_t where[] = {0, 2, 4, 10, 13, 13 + frag_len / 2, 13 + frag_len - 1};
+        for (size_t w = 0; w < sizeof where / sizeof where[0]; w++) {
+            uint8_t h[13], f[128];
+            memcpy(h, hdr, 13);
+            memcpy(f, frag, frag_len);
+            if (where[w] < 13) h[where[w]] ^= 0x01;
+            else f[where[w] - 13] ^= 0x01;
+            assert_int_equal(dk_aead_open_record(dec, h, f, frag_len), DK_ERR_CRYPTO);
+            assert_true(all_zero(f, frag_len));
+        }
+        uint8_t f[128];
+        memcpy(f, frag, frag_len);
+        /* shorter than nonce_explicit + tag; longer than a record can be */
+        assert_int_equal(dk_aead_open_record(dec, hdr, f, k.explicit_len + k.tag_len - 1),
+                         DK_ERR_INVALID_ARG);
+        assert_int_equal(dk_aead_open_record(dec, hdr, f, 0x10000), DK_ERR_INVALID_ARG);
+        assert_int_equal(dk_aead_open_record(enc, hdr, f, frag_len), DK_ERR_INVALID_ARG);
+        assert_int_equal(dk_aead_seal_record(dec, hdr, f, frag_len), DK_ERR_INVALID_ARG);
+        /* A generic context is not a record context, nor the other way round. */
+        dk_aead *gen = dk_aead_new(alg, k.key, false);
+        assert_int_equal(dk_aead_open_record(gen, hdr, f, frag_len), DK_ERR_INVALID_ARG);
+        dk_aead_free(gen);
+        uint8_t nonce[12] = {0}, tag[16] = {0};
+        assert_int_equal(dk_aead_open(dec, nonce, hdr, 13, f, 8, tag), DK_ERR_INVALID_ARG);
+        assert_int_equal(dk_aead_seal(enc, nonce, hdr, 13, f, 8, tag), DK_ERR_INVALID_ARG);
+        assert_memory_equal(f, frag, frag_len);
+        assert_int_equal(dk_aead_open_record(dec, hdr, f, frag_len), DK_OK);
+        assert_memory_equal(f + k.explicit_len, pt, pt_len);
+        /* The empty record. */
+        rec_header(hdr, 21, 1, 78, k.explicit_len + k.tag_len);
+        assert_int_equal(dk_aead_seal_record(enc, hdr, frag, k.explicit_len + k.tag_len), DK_OK);
+        assert_int_equal(dk_aead_open_record(dec, hdr, frag, k.explicit_len + k.tag_len), DK_OK);
+        assert_null(dk_aead_new_record(alg, k.key, NULL, true));
+        dk_aead_free(enc);
+        dk_aead_free(dec);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +704,8 @@ int main(void)
         cmocka_unit_test(test_aead_lengths),
         cmocka_unit_test(test_aead_known_answers),
         cmocka_unit_test(test_aead_reuse_1000),
+        cmocka_unit_test(test_aead_record_path_matches_generic),
+        cmocka_unit_test(test_aead_record_path_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -331,6 +331,48 @@ static void test_R28_sequence_number_never_wraps(void **st)
     dk_config_free(sc);
 }
 
+/* dk_conn_read_view hands out each record of a datagram in turn, in place
+ * (a pointer into the datagram, where the record was decrypted), with the
+ * same end-of-data results as dk_conn_read; the two can be mixed. */
+static void test_read_view_in_place(void **st)
+{
+    (void)st;
+    dk_config *cc = dk_test_client_config("psk"), *sc = dk_test_server_config("psk");
+    dk_sim sim;
+    dk_sim_init(&sim, cc, sc, 29);
+    assert_int_equal(dk_sim_connect(&sim), DK_OK);
+    assert_true(dk_sim_handshake(&sim, 5000));
+    static const char *msgs[] = {"first", "", "third record"};
+    uint8_t dg[512];
+    size_t len = 0;
+    for (size_t i = 0; i < 3; i++) {
+        size_t n;
+        assert_int_equal(dk_conn_write_datagram(sim.c, (const uint8_t *)msgs[i], strlen(msgs[i]),
+                                                dg + len, sizeof dg - len, &n),
+                         DK_OK);
+        len += n; /* three records in one datagram */
+    }
+    assert_int_equal(dk_conn_receive(sim.s, dg, len, sim.now), DK_OK);
+    const uint8_t *d;
+    size_t n;
+    assert_int_equal(dk_conn_read_view(sim.s, &d, &n), DK_OK);
+    assert_int_equal(n, 5);
+    assert_true(d > dg && d + n <= dg + len);
+    assert_memory_equal(d, "first", 5);
+    assert_int_equal(dk_conn_read_view(sim.s, &d, &n), DK_OK);
+    assert_int_equal(n, 0);
+    uint8_t out[64];
+    assert_int_equal(dk_conn_read(sim.s, out, sizeof out, &n), DK_OK);
+    assert_int_equal(n, 12);
+    assert_memory_equal(out, "third record", 12);
+    assert_int_equal(dk_conn_read_view(sim.s, &d, &n), DK_ERR_WOULD_BLOCK);
+    assert_int_equal(dk_conn_read_view(sim.s, NULL, &n), DK_ERR_INVALID_ARG);
+    assert_int_equal(dk_conn_read_view(NULL, &d, &n), DK_ERR_INVALID_ARG);
+    dk_sim_free(&sim);
+    dk_config_free(cc);
+    dk_config_free(sc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_R15_transcript_starts_at_hello_with_cookie),
         cmocka_unit_test(test_R25_R34_fragmented_flights_fit_and_finish),
         cmocka_unit_test(test_R28_sequence_number_never_wraps),
+        cmocka_unit_test(test_read_view_in_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
