@@ -61,6 +61,8 @@ typedef struct bench_step {
     void *arg;
 } bench_step;
 const bench_m *bench_measure(const bench_step *steps, int n_steps, int chunk);
+/* The same without the split pass (record loops). */
+const bench_m *bench_measure_rate(const bench_step *steps, int n_steps, int chunk);
 
 /* How long each timed run lasts (CPU seconds); --quick shortens it. */
 extern double bench_run_s;
@@ -71,6 +73,10 @@ void dk_side_free(void);
 bench_m dk_handshakes(hs_kind k);
 void dk_handshake_step(void *arg, int n, bench_m *m);
 bench_m dk_records(size_t len);
+/* Record loops as steps: open (handshake done), step, close. */
+void *dk_records_open(size_t len);
+void dk_records_step(void *loop, int n, bench_m *m);
+void dk_records_close(void *loop);
 bench_m dk_hvr(void);
 /* Heap: build n connection pairs, complete the handshakes, report live heap
  * bytes per server and per client connection (bench_heap.c counts). */
@@ -83,6 +89,9 @@ void ossl_side_free(void);
 bench_m ossl_handshakes(hs_kind k);
 void ossl_handshake_step(void *arg, int n, bench_m *m);
 bench_m ossl_records(size_t len);
+void *ossl_records_open(size_t len);
+void ossl_records_step(void *loop, int n, bench_m *m);
+void ossl_records_close(void *loop);
 bench_m ossl_hvr(void);
 void ossl_heap(size_t n, double *server, double *client);
 size_t ossl_max_record(void);
@@ -99,6 +108,9 @@ void floor_handshake_step(void *arg, int n, bench_m *m);
  * through EVP's generic AEAD calls, or (tls_path) through the TLS record
  * construction (TLS1_AAD parameter + one EVP_Cipher call). */
 bench_m floor_records(size_t len, bool tls_path);
+void *floor_records_open(size_t len, bool tls_path);
+void floor_records_step(void *loop, int n, bench_m *m);
+void floor_records_close(void *loop);
 
 /* ---- heap accounting (bench_heap.c) ---- */
 void heap_start(void);

@@ -253,40 +253,42 @@ bench_m floor_handshake(bool wrapped)
  *    set once; per record, the 13-byte TLS AAD as a parameter and one
  *    EVP_Cipher call in place over nonce_explicit || data || tag (the
  *    provider generates nonce_explicit on seal, as libssl uses it). */
-__attribute__((noinline)) static bench_m floor_generic(EVP_CIPHER *gcm, size_t len)
+typedef struct floor_rec_loop {
+    EVP_CIPHER *gcm;
+    EVP_CIPHER_CTX *enc, *dec;
+    bool tls;
+    size_t len;
+    uint8_t *buf;
+    uint8_t aad[13], nonce[12], tag[16];
+    unsigned i;
+} floor_rec_loop;
+
+void *floor_records_open(size_t len, bool tls_path)
 {
-    EVP_CIPHER_CTX *enc = EVP_CIPHER_CTX_new(), *dec = EVP_CIPHER_CTX_new();
-    uint8_t key[16] = {1}, nonce[12] = {2}, aad[13] = {3}, tag[16];
-    if (!enc || !dec || EVP_EncryptInit_ex(enc, gcm, NULL, key, NULL) != 1 ||
-        EVP_DecryptInit_ex(dec, gcm, NULL, key, NULL) != 1)
+    floor_rec_loop *l = calloc(1, sizeof *l);
+    if (!l) bench_die("out of memory");
+    uint8_t key[16] = {1}, salt[4] = {2};
+    static const uint8_t aad0[13] = {0, 1, 0, 0, 0, 0, 0, 0, 23, 0xfe, 0xfd};
+    memcpy(l->aad, aad0, sizeof aad0);
+    l->gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+    l->enc = EVP_CIPHER_CTX_new();
+    l->dec = EVP_CIPHER_CTX_new();
+    l->tls = tls_path;
+    l->len = len;
+    l->buf = calloc(1, 8 + len + 16);
+    if (!l->gcm || !l->enc || !l->dec || !l->buf ||
+        EVP_EncryptInit_ex(l->enc, l->gcm, NULL, key, NULL) != 1 ||
+        EVP_DecryptInit_ex(l->dec, l->gcm, NULL, key, NULL) != 1)
         ossl_die("gcm");
-    uint8_t *buf = calloc(1, len + 16);
-    bench_m m = {0};
-    int out;
-    double start = bench_cpu();
-    while (bench_cpu() - start < bench_run_s) {
-        for (int i = 0; i < 1000; i++) {
-            memcpy(nonce, &i, sizeof i);
-            if (EVP_EncryptInit_ex(enc, NULL, NULL, NULL, nonce) != 1 ||
-                EVP_EncryptUpdate(enc, NULL, &out, aad, sizeof aad) != 1 ||
-                EVP_EncryptUpdate(enc, buf, &out, buf, (int)len) != 1 ||
-                EVP_EncryptFinal_ex(enc, buf + out, &out) != 1 ||
-                EVP_CIPHER_CTX_ctrl(enc, EVP_CTRL_AEAD_GET_TAG, 16, tag) != 1)
-                ossl_die("seal");
-            if (EVP_DecryptInit_ex(dec, NULL, NULL, NULL, nonce) != 1 ||
-                EVP_DecryptUpdate(dec, NULL, &out, aad, sizeof aad) != 1 ||
-                EVP_DecryptUpdate(dec, buf, &out, buf, (int)len) != 1 ||
-                EVP_CIPHER_CTX_ctrl(dec, EVP_CTRL_AEAD_SET_TAG, 16, tag) != 1 ||
-                EVP_DecryptFinal_ex(dec, buf + out, &out) != 1)
-                ossl_die("open");
-        }
-        m.ops += 1000;
+    if (tls_path) {
+        OSSL_PARAM fixed[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED,
+                                                                 salt, sizeof salt),
+                               OSSL_PARAM_construct_end()};
+        if (EVP_CIPHER_CTX_set_params(l->enc, fixed) != 1 ||
+            EVP_CIPHER_CTX_set_params(l->dec, fixed) != 1)
+            ossl_die("gcm tls");
     }
-    m.cpu = bench_cpu() - start;
-    free(buf);
-    EVP_CIPHER_CTX_free(enc);
-    EVP_CIPHER_CTX_free(dec);
-    return m;
+    return l;
 }
 
 static void tls_aad(EVP_CIPHER_CTX *ctx, uint8_t aad[13], size_t len)
@@ -298,43 +300,58 @@ static void tls_aad(EVP_CIPHER_CTX *ctx, uint8_t aad[13], size_t len)
     if (EVP_CIPHER_CTX_set_params(ctx, p) != 1) ossl_die("tls aad");
 }
 
-__attribute__((noinline)) static bench_m floor_tls(EVP_CIPHER *gcm, size_t len)
+/* n seal+open pairs of len bytes: through EVP's generic AEAD calls (per
+ * record init-with-nonce, AAD update, update, final, tag get/set), or through
+ * libcrypto's TLS record construction for libssl (the 4-byte fixed IV set
+ * once; per record the 13-byte TLS AAD as a parameter and one EVP_Cipher
+ * call in place over nonce_explicit || data || tag; the provider generates
+ * nonce_explicit on seal, as libssl uses it). */
+void floor_records_step(void *arg, int n, bench_m *m)
 {
-    EVP_CIPHER_CTX *enc = EVP_CIPHER_CTX_new(), *dec = EVP_CIPHER_CTX_new();
-    uint8_t key[16] = {1}, salt[4] = {2}, aad[13] = {0, 1, 0, 0, 0, 0, 0, 0, 23, 0xfe, 0xfd};
-    OSSL_PARAM fixed[2] = {
-        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED, salt, sizeof salt),
-        OSSL_PARAM_construct_end()};
-    if (!enc || !dec || EVP_EncryptInit_ex(enc, gcm, NULL, key, NULL) != 1 ||
-        EVP_DecryptInit_ex(dec, gcm, NULL, key, NULL) != 1 ||
-        EVP_CIPHER_CTX_set_params(enc, fixed) != 1 || EVP_CIPHER_CTX_set_params(dec, fixed) != 1)
-        ossl_die("gcm tls");
-    size_t frag = 8 + len + 16;
-    uint8_t *buf = calloc(1, frag);
-    bench_m m = {0};
-    double start = bench_cpu();
-    while (bench_cpu() - start < bench_run_s) {
-        for (int i = 0; i < 1000; i++) {
-            memcpy(aad + 4, &i, sizeof i);
-            tls_aad(enc, aad, 8 + len); /* seal: the length without the tag */
-            if (EVP_Cipher(enc, buf, buf, (unsigned)frag) <= 0) ossl_die("tls seal");
-            tls_aad(dec, aad, frag);
-            if (EVP_Cipher(dec, buf, buf, (unsigned)frag) <= 0) ossl_die("tls open");
+    floor_rec_loop *l = arg;
+    size_t len = l->len, frag = 8 + len + 16;
+    int out;
+    for (int k = 0; k < n; k++, l->i++) {
+        if (l->tls) {
+            memcpy(l->aad + 4, &l->i, sizeof l->i);
+            tls_aad(l->enc, l->aad, 8 + len); /* seal: the length without the tag */
+            if (EVP_Cipher(l->enc, l->buf, l->buf, (unsigned)frag) <= 0) ossl_die("tls seal");
+            tls_aad(l->dec, l->aad, frag);
+            if (EVP_Cipher(l->dec, l->buf, l->buf, (unsigned)frag) <= 0) ossl_die("tls open");
+            continue;
         }
-        m.ops += 1000;
+        memcpy(l->nonce, &l->i, sizeof l->i);
+        if (EVP_EncryptInit_ex(l->enc, NULL, NULL, NULL, l->nonce) != 1 ||
+            EVP_EncryptUpdate(l->enc, NULL, &out, l->aad, sizeof l->aad) != 1 ||
+            EVP_EncryptUpdate(l->enc, l->buf, &out, l->buf, (int)len) != 1 ||
+            EVP_EncryptFinal_ex(l->enc, l->buf + out, &out) != 1 ||
+            EVP_CIPHER_CTX_ctrl(l->enc, EVP_CTRL_AEAD_GET_TAG, 16, l->tag) != 1)
+            ossl_die("seal");
+        if (EVP_DecryptInit_ex(l->dec, NULL, NULL, NULL, l->nonce) != 1 ||
+            EVP_DecryptUpdate(l->dec, NULL, &out, l->aad, sizeof l->aad) != 1 ||
+            EVP_DecryptUpdate(l->dec, l->buf, &out, l->buf, (int)len) != 1 ||
+            EVP_CIPHER_CTX_ctrl(l->dec, EVP_CTRL_AEAD_SET_TAG, 16, l->tag) != 1 ||
+            EVP_DecryptFinal_ex(l->dec, l->buf + out, &out) != 1)
+            ossl_die("open");
     }
-    m.cpu = bench_cpu() - start;
-    free(buf);
-    EVP_CIPHER_CTX_free(enc);
-    EVP_CIPHER_CTX_free(dec);
-    return m;
+    m->ops += n;
+}
+
+void floor_records_close(void *arg)
+{
+    floor_rec_loop *l = arg;
+    free(l->buf);
+    EVP_CIPHER_CTX_free(l->enc);
+    EVP_CIPHER_CTX_free(l->dec);
+    EVP_CIPHER_free(l->gcm);
+    free(l);
 }
 
 bench_m floor_records(size_t len, bool tls_path)
 {
-    EVP_CIPHER *gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
-    if (!gcm) ossl_die("gcm fetch");
-    bench_m m = tls_path ? floor_tls(gcm, len) : floor_generic(gcm, len);
-    EVP_CIPHER_free(gcm);
+    void *l = floor_records_open(len, tls_path);
+    bench_step st = {floor_records_step, l};
+    bench_m m = bench_measure_rate(&st, 1, 1000)[0];
+    floor_records_close(l);
     return m;
 }

@@ -312,34 +312,61 @@ size_t ossl_max_record(void)
     return 16384;
 }
 
-bench_m ossl_records(size_t len)
+typedef struct ossl_rec_loop {
+    dlink *a, *b;
+    opair p;
+    size_t len;
+    uint8_t *msg, *rx;
+    unsigned i;
+} ossl_rec_loop;
+
+void *ossl_records_open(size_t len)
 {
     bool big = len > 1300;
-    dlink *a = link_new(), *b = link_new();
-    opair p;
+    ossl_rec_loop *l = calloc(1, sizeof *l);
+    if (!l) bench_die("out of memory");
+    l->a = link_new();
+    l->b = link_new();
     double x = 0, y = 0;
-    opair_new(&p, big ? g_big_sctx : g_sctx[0], big ? g_big_cctx : g_cctx[0], big ? 16384 : BENCH_MTU,
-              a, b);
-    opair_handshake(&p, &x, &y);
-    uint8_t *msg = calloc(1, len), *rx = malloc(len + 64);
-    if (!msg || !rx) bench_die("out of memory");
-    bench_m m = {0};
-    double start = bench_cpu();
-    while (bench_cpu() - start < bench_run_s) {
-        for (int i = 0; i < 1000; i++) {
-            msg[0] = (uint8_t)i;
-            if (SSL_write(p.c, msg, (int)len) != (int)len) ossl_die("SSL_write");
-            int got = SSL_read(p.s, rx, (int)len + 64);
-            if (got != (int)len || rx[0] != (uint8_t)i) ossl_die("SSL_read");
-        }
-        m.ops += 1000;
+    opair_new(&l->p, big ? g_big_sctx : g_sctx[0], big ? g_big_cctx : g_cctx[0],
+              big ? 16384 : BENCH_MTU, l->a, l->b);
+    opair_handshake(&l->p, &x, &y);
+    l->len = len;
+    l->msg = calloc(1, len);
+    l->rx = malloc(len + 64);
+    if (!l->msg || !l->rx) bench_die("out of memory");
+    return l;
+}
+
+void ossl_records_step(void *arg, int n, bench_m *m)
+{
+    ossl_rec_loop *l = arg;
+    for (int k = 0; k < n; k++, l->i++) {
+        l->msg[0] = (uint8_t)l->i;
+        if (SSL_write(l->p.c, l->msg, (int)l->len) != (int)l->len) ossl_die("SSL_write");
+        int got = SSL_read(l->p.s, l->rx, (int)l->len + 64);
+        if (got != (int)l->len || l->rx[0] != (uint8_t)l->i) ossl_die("SSL_read");
     }
-    m.cpu = bench_cpu() - start;
-    free(msg);
-    free(rx);
-    opair_free(&p);
-    link_free(a);
-    link_free(b);
+    m->ops += n;
+}
+
+void ossl_records_close(void *arg)
+{
+    ossl_rec_loop *l = arg;
+    free(l->msg);
+    free(l->rx);
+    opair_free(&l->p);
+    link_free(l->a);
+    link_free(l->b);
+    free(l);
+}
+
+bench_m ossl_records(size_t len)
+{
+    void *l = ossl_records_open(len);
+    bench_step st = {ossl_records_step, l};
+    bench_m m = bench_measure_rate(&st, 1, 1000)[0];
+    ossl_records_close(l);
     return m;
 }
 

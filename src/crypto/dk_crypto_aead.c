@@ -26,22 +26,20 @@
 #define DK_AEAD_AAD_LEN 13
 #define DK_AEAD_EXPLICIT_LEN 8
 
+/* Small on purpose: two per connection, kept for its life (the 4 KiB heap
+ * budget per connection). */
 struct dk_aead {
     EVP_CIPHER_CTX *ctx;
-    dk_aead_alg alg;
-    bool encrypt;
-    bool ccm;
-    bool record;    /* made by dk_aead_new_record */
-    bool gcm_seal;  /* record mode, AES-GCM, sealing: see gcm_sync */
-    bool iv_synced; /* gcm_seal: the provider's next nonce_explicit is next_explicit */
-    int tag_len;
-    size_t explicit_len; /* record mode: 8 (GCM, CCM) or 0 (ChaCha20-Poly1305) */
-    uint64_t next_explicit;
+    uint64_t next_explicit; /* gcm_seal: the provider's next nonce_explicit, when iv_synced */
+    uint8_t alg;            /* dk_aead_alg */
+    uint8_t tag_len;
+    uint8_t explicit_len;   /* record mode: 8 (GCM, CCM) or 0 (ChaCha20-Poly1305) */
+    bool encrypt : 1;
+    bool ccm : 1;
+    bool record : 1;        /* made by dk_aead_new_record */
+    bool gcm_seal : 1;      /* record mode, AES-GCM, sealing: see gcm_sync */
+    bool iv_synced : 1;
     uint8_t salt[4];
-    /* Record mode: the TLS AAD parameter, built once, pointing at tls_aad,
-     * which each record overwrites. */
-    uint8_t tls_aad[DK_AEAD_AAD_LEN];
-    OSSL_PARAM aad_param[2];
 };
 
 size_t dk_aead_key_len(dk_aead_alg alg)
@@ -86,10 +84,10 @@ dk_aead *dk_aead_new(dk_aead_alg alg, const uint8_t *key, bool encrypt)
     if (!algs || !key || (unsigned)alg >= DK_ARRAY_LEN(algs->cipher)) return NULL;
     dk_aead *a = dk_calloc(1, sizeof *a);
     if (!a) return NULL;
-    a->alg = alg;
+    a->alg = (uint8_t)alg;
     a->encrypt = encrypt;
     a->ccm = alg == DK_AEAD_AES128_CCM8;
-    a->tag_len = (int)dk_aead_tag_len(alg);
+    a->tag_len = (uint8_t)dk_aead_tag_len(alg);
     a->ctx = EVP_CIPHER_CTX_new();
     if (!a->ctx || !aead_setup(a, algs->cipher[alg], key)) {
         ERR_clear_error();
@@ -225,11 +223,8 @@ dk_aead *dk_aead_new_record(dk_aead_alg alg, const uint8_t *key, const uint8_t *
     dk_aead *a = dk_aead_new(alg, key, encrypt);
     if (!a) return NULL;
     a->record = true;
-    a->aad_param[0] = (OSSL_PARAM)OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_AAD, a->tls_aad,
-                                                          sizeof a->tls_aad);
-    a->aad_param[1] = (OSSL_PARAM)OSSL_PARAM_END;
     bool chacha = alg == DK_AEAD_CHACHA20_POLY1305;
-    a->explicit_len = chacha ? 0 : DK_AEAD_EXPLICIT_LEN;
+    a->explicit_len = (uint8_t)(chacha ? 0 : DK_AEAD_EXPLICIT_LEN);
     a->gcm_seal = encrypt && (alg == DK_AEAD_AES128_GCM || alg == DK_AEAD_AES256_GCM);
     bool ok;
     if (a->gcm_seal) {
@@ -260,14 +255,19 @@ static dk_result record_cipher(dk_aead *a, bool encrypt, const uint8_t hdr[13], 
         goto fail;
     /* libcrypto's TLS AAD: its length field counts what EVP_Cipher is given,
      * less the tag when sealing (see above). */
-    memcpy(a->tls_aad, seq_num, 8);
-    a->tls_aad[8] = hdr[0];
-    a->tls_aad[9] = hdr[1];
-    a->tls_aad[10] = hdr[2];
-    dk_store_u16(a->tls_aad + 11, (uint16_t)(encrypt ? frag_len - (size_t)a->tag_len : frag_len));
+    uint8_t tls_aad[DK_AEAD_AAD_LEN];
+    memcpy(tls_aad, seq_num, 8);
+    tls_aad[8] = hdr[0];
+    tls_aad[9] = hdr[1];
+    tls_aad[10] = hdr[2];
+    dk_store_u16(tls_aad + 11, (uint16_t)(encrypt ? frag_len - (size_t)a->tag_len : frag_len));
+    OSSL_PARAM aad_param[2] = {
+        OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_AAD, tls_aad, sizeof tls_aad),
+        OSSL_PARAM_END,
+    };
     /* EVP_Cipher returns -1 on failure, else a length: 0 is the content
      * length of an empty ChaCha20-Poly1305 record being opened. */
-    if (EVP_CIPHER_CTX_set_params(a->ctx, a->aad_param) != 1 ||
+    if (EVP_CIPHER_CTX_set_params(a->ctx, aad_param) != 1 ||
         EVP_Cipher(a->ctx, frag, frag, (unsigned)frag_len) < 0)
         goto fail;
     if (a->gcm_seal) {
