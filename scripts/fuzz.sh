@@ -9,7 +9,7 @@
 #   --jobs N     harnesses run at the same time (default $FUZZ_JOBS, else 1)
 #   --build DIR  build directory (default build-fuzz)
 #   --no-save    do not copy crashing inputs into tests/fuzz/regress/<harness>/
-#   HARNESS      any of: record hs_msg reasm cookie server server_nocookie client
+#   HARNESS      any of: record hs_msg reasm cookie spki server server_nocookie client
 #
 # Each harness starts from its committed seeds (tests/fuzz/corpus/<h>) and
 # regression inputs (tests/fuzz/regress/<h>) and grows a working corpus in
@@ -22,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL="record hs_msg reasm cookie server server_nocookie client"
+ALL="record hs_msg reasm cookie spki server server_nocookie client"
 ENGINES=" server server_nocookie client "
 SECONDS_EACH=${FUZZ_SECONDS:-}
 JOBS=${FUZZ_JOBS:-1}
