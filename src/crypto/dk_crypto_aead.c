@@ -64,18 +64,24 @@ size_t dk_aead_tag_len(dk_aead_alg alg)
     return 0;
 }
 
-/* Nonce length, and for CCM the tag length M (RFC 3610 section 2), must be
- * fixed before the key goes in. */
+/* GCM and ChaCha20-Poly1305 default to the 12-byte nonce: cipher and key go
+ * in with one call. CCM's nonce length (15 - L) and tag length M (RFC 3610
+ * section 2) must be set before the key, as parameters of a first keyless
+ * call: the provider applies them after the (absent) key. The key length is
+ * the fetched cipher's, checked without a parameter round trip. */
 static bool aead_setup(dk_aead *a, const EVP_CIPHER *cipher, const uint8_t *key)
 {
     int enc = a->encrypt ? 1 : 0;
-    if (EVP_CipherInit_ex2(a->ctx, cipher, NULL, NULL, enc, NULL) != 1) return false;
-    if (EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_IVLEN, DK_AEAD_NONCE_LEN, NULL) != 1)
-        return false;
-    if (a->ccm && EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, a->tag_len, NULL) != 1)
-        return false;
-    if (EVP_CIPHER_CTX_get_key_length(a->ctx) != (int)dk_aead_key_len(a->alg)) return false;
-    return EVP_CipherInit_ex2(a->ctx, NULL, key, NULL, enc, NULL) == 1;
+    if (EVP_CIPHER_get_key_length(cipher) != (int)dk_aead_key_len(a->alg)) return false;
+    if (!a->ccm) return EVP_CipherInit_ex2(a->ctx, cipher, key, NULL, enc, NULL) == 1;
+    size_t ivlen = DK_AEAD_NONCE_LEN, taglen = a->tag_len;
+    OSSL_PARAM params[3] = {
+        OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &ivlen),
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, NULL, taglen),
+        OSSL_PARAM_construct_end(),
+    };
+    return EVP_CipherInit_ex2(a->ctx, cipher, NULL, NULL, enc, params) == 1 &&
+           EVP_CipherInit_ex2(a->ctx, NULL, key, NULL, enc, NULL) == 1;
 }
 
 dk_aead *dk_aead_new(dk_aead_alg alg, const uint8_t *key, bool encrypt)
