@@ -111,6 +111,7 @@ static void pool_atfork(void) { (void)pthread_atfork(NULL, NULL, pool_forget); }
 dk_result dk_random_public(uint8_t *out, size_t n)
 {
     if (!out && n) return DK_ERR_INVALID_ARG;
+    if (n == 0) return DK_OK;
     if (n > DK_RAND_POOL / 4) return dk_random_bytes(out, n);
     (void)pthread_once(&g_atfork_once, pool_atfork);
     rand_pool *p = &t_pool;

@@ -316,7 +316,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char tmpl_reason[160], chain_reason[160], certs[MAX_CERTS + 1];
     const char *spki = check_spki(data, size, tmpl_reason, sizeof tmpl_reason);
     check_certs(data, size, certs, sizeof certs, chain_reason, sizeof chain_reason);
-    snprintf(g_outcome, sizeof g_outcome, "spki: %s (in template: %s); certs: %s (chain: %s)",
-             spki, tmpl_reason[0] ? tmpl_reason : "-", certs, chain_reason);
+    if (snprintf(g_outcome, sizeof g_outcome, "spki: %s (in template: %s); certs: %s (chain: %s)",
+                 spki, tmpl_reason[0] ? tmpl_reason : "-", certs, chain_reason) < 0)
+        g_outcome[0] = '\0';
     return 0;
 }
