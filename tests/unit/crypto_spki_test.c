@@ -216,16 +216,6 @@ static const chain_case k_cases[] = {
      "unable to get local issuer certificate", false, NULL},
 };
 
-static void load_chain(const char *name, dk_chain *c)
-{
-    size_t len;
-    char path[128];
-    snprintf(path, sizeof path, "certs/%s", name);
-    char *pem = read_vector_file(path, &len);
-    assert_int_equal(dk_chain_from_pem(pem, len, c), DK_OK);
-    free(pem);
-}
-
 static dk_trust *trust_of(const char *name)
 {
     char path[1024];

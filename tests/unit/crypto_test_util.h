@@ -61,6 +61,17 @@ static inline char *read_vector_file(const char *rel, size_t *len)
 }
 
 /* Write DER as a PEM CERTIFICATE file. */
+/* A certificate chain from tests/vectors/certs/<name> (PEM), which must load. */
+static inline void load_chain(const char *name, dk_chain *c)
+{
+    size_t len;
+    char path[128];
+    snprintf(path, sizeof path, "certs/%s", name);
+    char *pem = read_vector_file(path, &len);
+    assert_int_equal(dk_chain_from_pem(pem, len, c), DK_OK);
+    free(pem);
+}
+
 static inline void write_pem(const char *path, const uint8_t *der, size_t len)
 {
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

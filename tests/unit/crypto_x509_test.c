@@ -20,16 +20,6 @@
 #define T_1990 INT64_C(631152000)  /* 1990-01-01T00:00:00Z */
 #define T_2200 INT64_C(7258118400) /* 2200-01-01T00:00:00Z */
 
-static void load_chain(const char *name, dk_chain *c)
-{
-    size_t len;
-    char path[128];
-    snprintf(path, sizeof path, "certs/%s", name);
-    char *pem = read_vector_file(path, &len);
-    assert_int_equal(dk_chain_from_pem(pem, len, c), DK_OK);
-    free(pem);
-}
-
 static void cert_path(const char *name, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/certs/%s", DK_TEST_DATA_DIR, name);
