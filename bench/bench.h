@@ -1,9 +1,10 @@
-/* dtlskit benchmark: dtlskit against OpenSSL's libssl DTLS in one process,
- * with the same certificate, cipher suite, cookie, EMS and MTU settings.
+/* dtlskit benchmark: dtlskit against OpenSSL's libssl DTLS and GnuTLS in one
+ * process, with the same certificate, cipher suite, cookie, EMS and MTU
+ * settings.
  *
  * Every rate is per CPU-second of the process (CLOCK_PROCESS_CPUTIME_ID).
  * Each row is measured in several interleaved runs (dtlskit, OpenSSL,
- * dtlskit, ...); the table shows the median with min and max. */
+ * GnuTLS, dtlskit, ...); the table shows the median with min and max. */
 #ifndef DK_BENCH_H
 #define DK_BENCH_H
 
@@ -49,7 +50,7 @@ typedef struct bench_m {
 bench_m bench_split_merge(bench_m rate, bench_m split);
 
 /* Side-by-side measurement. A step does n operations into m (ops, and the
- * per-side CPU when bench_split is on); bench_measure runs up to 4 steps in
+ * per-side CPU when bench_split is on); bench_measure runs up to 6 steps in
  * turn, chunk operations at a time, until each has had bench_run_s of CPU
  * (each chunk timed by the process CPU clock) with the split off, then
  * bench_run_s / 2 more with it on, and returns the rates with the per-side
@@ -60,6 +61,7 @@ typedef struct bench_step {
     void (*fn)(void *arg, int n, bench_m *m);
     void *arg;
 } bench_step;
+#define BENCH_MAX_STEPS 6
 const bench_m *bench_measure(const bench_step *steps, int n_steps, int chunk);
 /* The same without the split pass (record loops). */
 const bench_m *bench_measure_rate(const bench_step *steps, int n_steps, int chunk);
@@ -95,6 +97,17 @@ void ossl_records_close(void *loop);
 bench_m ossl_hvr(void);
 void ossl_heap(size_t n, double *server, double *client);
 size_t ossl_max_record(void);
+
+/* ---- GnuTLS (bench_gnutls.c) ---- */
+void gtls_side_init(void);
+void gtls_side_free(void);
+bench_m gtls_handshakes(hs_kind k);
+void gtls_handshake_step(void *arg, int n, bench_m *m);
+bench_m gtls_records(size_t len);
+/* 1200-byte (MTU-sized) record loops only. */
+void *gtls_records_open(size_t len);
+void gtls_records_step(void *loop, int n, bench_m *m);
+void gtls_records_close(void *loop);
 
 /* ---- floors (bench_floor.c): libcrypto alone ---- */
 void floor_init(void);

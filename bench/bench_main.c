@@ -3,8 +3,9 @@
  *   dtlskit-bench [--json] [--quick] [--runs N] [--clients N] [--in-flight N]
  *                 [--only PREFIX] [--no-loopback]
  *
- * Each row is measured in N interleaved runs (dtlskit then OpenSSL, then the
- * other way round); the median is shown with min and max. "ratio" is always
+ * Each row is measured in N interleaved runs (the stacks take turns, starting
+ * with a different one each run); the median is shown with min and max. Rows
+ * named "<row>.gnutls" put GnuTLS in the other column. "ratio" is always
  * the first column / other (the first column is dtlskit unless the row names
  * it, as records-1200.floor does); the "better" column says which direction
  * is good. */
@@ -90,9 +91,9 @@ static void measure_pass(const bench_step *steps, int n_steps, int chunk, double
 
 const bench_m *bench_measure(const bench_step *steps, int n_steps, int chunk)
 {
-    static bench_m out[4];
-    bench_m split[4];
-    if (n_steps < 1 || n_steps > 4) bench_die("bench_measure: 1..4 steps");
+    static bench_m out[BENCH_MAX_STEPS];
+    bench_m split[BENCH_MAX_STEPS];
+    if (n_steps < 1 || n_steps > BENCH_MAX_STEPS) bench_die("bench_measure: too many steps");
     measure_pass(steps, n_steps, chunk, bench_run_s, out);
     bench_split = true;
     measure_pass(steps, n_steps, chunk, bench_run_s / 2, split);
@@ -103,8 +104,8 @@ const bench_m *bench_measure(const bench_step *steps, int n_steps, int chunk)
 
 const bench_m *bench_measure_rate(const bench_step *steps, int n_steps, int chunk)
 {
-    static bench_m out[4];
-    if (n_steps < 1 || n_steps > 4) bench_die("bench_measure_rate: 1..4 steps");
+    static bench_m out[BENCH_MAX_STEPS];
+    if (n_steps < 1 || n_steps > BENCH_MAX_STEPS) bench_die("bench_measure_rate: too many steps");
     measure_pass(steps, n_steps, chunk, bench_run_s, out);
     return out;
 }
@@ -214,10 +215,10 @@ typedef struct opts {
     int runs;
     size_t clients, in_flight;
     const char *only;
-    /* "dk" or "ossl", with "-psk" or "-x25519" for those kinds (P-256
-     * otherwise): only that stack's handshakes, for perf; "dk-records",
-     * "ossl-records", "floor-records" (TLS record path), "floor-generic": only
-     * that 1200-byte record loop */
+    /* "dk", "ossl" or "gnutls", with "-psk" or "-x25519" for those kinds
+     * (P-256 otherwise): only that stack's handshakes, for perf;
+     * "dk-records", "ossl-records", "gnutls-records", "floor-records" (TLS
+     * record path), "floor-generic": only that 1200-byte record loop */
     const char *profile;
 } opts;
 
@@ -257,26 +258,40 @@ static void parse(int argc, char **argv, opts *o)
 static double rate(bench_m m) { return m.ops / m.cpu; }
 static double us(double cpu, double ops) { return cpu / ops * 1e6; }
 
+/* Runs the n steps in turn (bench_measure, or bench_measure_rate without the
+ * split), starting with step run % n, into got[] in the steps' order. */
+static void measure_rotated(const bench_step *st, int n, int run, int chunk, bool split,
+                            bench_m *got)
+{
+    bench_step rot[BENCH_MAX_STEPS];
+    int first = run % n;
+    for (int i = 0; i < n; i++) rot[i] = st[(first + i) % n];
+    const bench_m *m = split ? bench_measure(rot, n, chunk) : bench_measure_rate(rot, n, chunk);
+    for (int i = 0; i < n; i++) got[(first + i) % n] = m[i];
+}
+
 static void handshake_rows(const opts *o, int run, hs_kind k, const char *name)
 {
     if (!want(o, name)) return;
-    /* dtlskit, OpenSSL and (P-256) the raw crypto floor take turns, ten
-     * handshakes at a time, starting with a different one each run. */
+    /* dtlskit, OpenSSL, GnuTLS and (P-256) the raw crypto floor take turns,
+     * ten handshakes at a time, starting with a different one each run. */
     bool raw = false;
-    bench_step st[3] = {{dk_handshake_step, &k}, {ossl_handshake_step, &k}};
-    int n = 2;
+    bench_step st[4] = {{dk_handshake_step, &k}, {ossl_handshake_step, &k},
+                        {gtls_handshake_step, &k}};
+    int n = 3;
     if (k == HS_ECDSA_P256) st[n++] = (bench_step){floor_handshake_step, &raw};
-    if (run % 2) {
-        bench_step t = st[0];
-        st[0] = st[1];
-        st[1] = t;
-    }
-    const bench_m *m = bench_measure(st, n, 10);
-    bench_m d = m[run % 2 ? 1 : 0], s = m[run % 2 ? 0 : 1];
+    bench_m m[4];
+    measure_rotated(st, n, run, 10, true, m);
+    bench_m d = m[0], s = m[1], g = m[2];
     const char *tgt = k == HS_ECDSA_P256 ? "ratio >= 2" : k == HS_PSK_CCM8 ? "ratio >= 4" : NULL;
     add(name, "handshakes/cpu-s", "openssl", false, tgt, rate(d), rate(s));
+    /* The sibling row: the same run's dtlskit figure against GnuTLS. */
+    const char *gname = k == HS_ECDSA_P256     ? "hs-ecdsa-p256.gnutls"
+                        : k == HS_ECDSA_X25519 ? "hs-ecdsa-x25519.gnutls"
+                                               : "hs-psk-ccm8.gnutls";
+    add(gname, "handshakes/cpu-s", "gnutls", false, NULL, rate(d), rate(g));
     if (k != HS_ECDSA_P256) return;
-    bench_m f = m[2];
+    bench_m f = m[3];
     add("hs-ecdsa-p256.server", "us-cpu/handshake", "openssl", true, NULL,
         us(d.server_cpu, d.ops), us(s.server_cpu, s.ops));
     add("hs-ecdsa-p256.client", "us-cpu/handshake", "openssl", true, NULL,
@@ -284,6 +299,10 @@ static void handshake_rows(const opts *o, int run, hs_kind k, const char *name)
     add("hs-ecdsa-p256.server-x-floor", "x server floor", "openssl", true, "dtlskit <= 1.15",
         us(d.server_cpu, d.ops) / us(f.server_cpu, f.ops),
         us(s.server_cpu, s.ops) / us(f.server_cpu, f.ops));
+    add("hs-ecdsa-p256.gnutls.server", "us-cpu/handshake", "gnutls", true, NULL,
+        us(d.server_cpu, d.ops), us(g.server_cpu, g.ops));
+    add("hs-ecdsa-p256.gnutls.client", "us-cpu/handshake", "gnutls", true, NULL,
+        us(d.client_cpu, d.ops), us(g.client_cpu, g.ops));
 }
 
 static void floor_rows(const opts *o, int run)
@@ -310,29 +329,30 @@ static int g_tls_floor_runs, g_floor_runs;
 static void record_rows(const opts *o, int run, size_t max_len)
 {
     if (want(o, "records-1200")) {
-        /* dtlskit, OpenSSL and both floors take turns, 1000 records at a
-         * time, starting with a different one each run. */
-        void *lp[4] = {dk_records_open(1200), ossl_records_open(1200),
-                       floor_records_open(1200, true), floor_records_open(1200, false)};
-        bench_step st[4] = {{dk_records_step, lp[0]}, {ossl_records_step, lp[1]},
-                            {floor_records_step, lp[2]}, {floor_records_step, lp[3]}};
-        int first = run % 4;
-        bench_step rot[4];
-        for (int i = 0; i < 4; i++) rot[i] = st[(first + i) % 4];
-        const bench_m *m = bench_measure_rate(rot, 4, 1000);
-        bench_m got[4];
-        for (int i = 0; i < 4; i++) got[(first + i) % 4] = m[i];
-        bench_m d = got[0], s = got[1], ft = got[2], fg = got[3];
+        /* dtlskit, OpenSSL, both floors and GnuTLS take turns, 1000 records
+         * at a time, starting with a different one each run. */
+        void *lp[5] = {dk_records_open(1200), ossl_records_open(1200),
+                       floor_records_open(1200, true), floor_records_open(1200, false),
+                       gtls_records_open(1200)};
+        bench_step st[5] = {{dk_records_step, lp[0]},    {ossl_records_step, lp[1]},
+                            {floor_records_step, lp[2]}, {floor_records_step, lp[3]},
+                            {gtls_records_step, lp[4]}};
+        bench_m got[5];
+        measure_rotated(st, 5, run, 1000, false, got);
+        bench_m d = got[0], s = got[1], ft = got[2], fg = got[3], g = got[4];
         dk_records_close(lp[0]);
         ossl_records_close(lp[1]);
         floor_records_close(lp[2]);
         floor_records_close(lp[3]);
+        gtls_records_close(lp[4]);
         /* The floor is the cheaper of EVP's two seal+open paths, per run. */
         bool tls = rate(ft) >= rate(fg);
         double f = tls ? rate(ft) : rate(fg);
         g_tls_floor_runs += tls;
         g_floor_runs++;
         add("records-1200", "records/cpu-s", "openssl", false, "ratio > 1", rate(d), rate(s));
+        add("records-1200.gnutls", "records/cpu-s", "gnutls", false, "ratio > 1", rate(d),
+            rate(g));
         add_pair("records-1200.floor", "seal+open/cpu-s", "evp-tls-record", "evp-generic", false,
                  NULL, rate(ft), rate(fg));
         add("records-1200.x-floor", "x seal+open floor", "openssl", false, "dtlskit >= 0.9",
@@ -345,13 +365,9 @@ static void record_rows(const opts *o, int run, size_t max_len)
     if (want(o, "records-max")) {
         void *lp[2] = {dk_records_open(max_len), ossl_records_open(max_len)};
         bench_step st[2] = {{dk_records_step, lp[0]}, {ossl_records_step, lp[1]}};
-        if (run % 2) {
-            bench_step t = st[0];
-            st[0] = st[1];
-            st[1] = t;
-        }
-        const bench_m *m = bench_measure_rate(st, 2, 100);
-        bench_m d = m[run % 2 ? 1 : 0], s = m[run % 2 ? 0 : 1];
+        bench_m m[2];
+        measure_rotated(st, 2, run, 100, false, m);
+        bench_m d = m[0], s = m[1];
         dk_records_close(lp[0]);
         ossl_records_close(lp[1]);
         double mb = (double)max_len / 1e6;
@@ -500,10 +516,12 @@ int main(int argc, char **argv)
     bench_split_calibrate();
     dk_side_init();
     ossl_side_init();
+    gtls_side_init();
     floor_init();
     if (o.profile && (strstr(o.profile, "records") || strcmp(o.profile, "floor-generic") == 0)) {
         bench_m m = strcmp(o.profile, "dk-records") == 0      ? dk_records(1200)
                     : strcmp(o.profile, "ossl-records") == 0  ? ossl_records(1200)
+                    : strcmp(o.profile, "gnutls-records") == 0 ? gtls_records(1200)
                     : strcmp(o.profile, "floor-records") == 0 ? floor_records(1200, true)
                     : strcmp(o.profile, "floor-generic") == 0
                         ? floor_records(1200, false)
@@ -516,7 +534,11 @@ int main(int argc, char **argv)
         hs_kind k = strstr(o.profile, "-psk")      ? HS_PSK_CCM8
                     : strstr(o.profile, "-x25519") ? HS_ECDSA_X25519
                                                    : HS_ECDSA_P256;
-        bench_m m = strncmp(o.profile, "dk", 2) == 0 ? dk_handshakes(k) : ossl_handshakes(k);
+        bench_m m = strncmp(o.profile, "dk", 2) == 0       ? dk_handshakes(k)
+                    : strncmp(o.profile, "gnutls", 6) == 0 ? gtls_handshakes(k)
+                    : strncmp(o.profile, "ossl", 4) == 0
+                        ? ossl_handshakes(k)
+                        : (bench_die("unknown --profile %s", o.profile), (bench_m){0});
         printf("%s: %.0f handshakes in %.3f cpu-s\n", o.profile, m.ops, m.cpu);
         return 0;
     }
@@ -535,6 +557,7 @@ int main(int argc, char **argv)
     if (o.json) print_json();
     else print_table();
     floor_free();
+    gtls_side_free();
     ossl_side_free();
     dk_side_free();
     return 0;

@@ -4,8 +4,9 @@
 # Usage: scripts/deps.sh [build|test|all]   (test and all are the same)
 set -euo pipefail
 what=${1:-all}
-# build: compiler, CMake, libcrypto, cmocka (the unit tests are part of every build).
-pkgs_build="build-essential cmake pkg-config libssl-dev libcmocka-dev"
+# build: compiler, CMake, libcrypto, cmocka (the unit tests are part of every build),
+# GnuTLS (dtlskit-bench compares against it; bench.smoke is in CTest).
+pkgs_build="build-essential cmake pkg-config libssl-dev libcmocka-dev libgnutls28-dev"
 # test: the interop peers (openssl, gnutls-bin, Mbed TLS, wolfSSL), python3 for the
 # interop and install drivers, unshare/ip for network namespaces, tshark for
 # captures, clang + compiler-rt for fuzzing, valgrind.
