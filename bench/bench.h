@@ -108,6 +108,8 @@ bench_m gtls_records(size_t len);
 void *gtls_records_open(size_t len);
 void gtls_records_step(void *loop, int n, bench_m *m);
 void gtls_records_close(void *loop);
+bench_m gtls_hvr(void);
+void gtls_heap(size_t n, double *server, double *client);
 
 /* ---- floors (bench_floor.c): libcrypto alone ---- */
 void floor_init(void);

@@ -23,7 +23,7 @@ const uint8_t bench_psk[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
 double bench_run_s = 0.4;
 
 #define MAX_RUNS 15
-#define MAX_ROWS 40
+#define MAX_ROWS 64
 
 double bench_cpu(void)
 {
@@ -379,15 +379,19 @@ static void misc_rows(const opts *o, int run)
 {
     if (want(o, "heap")) {
         size_t n = o->quick ? 20 : 100;
-        double ds, dc, os, oc;
+        double ds, dc, os, oc, gs, gc;
         dk_heap(n, &ds, &dc);
         ossl_heap(n, &os, &oc);
+        gtls_heap(n, &gs, &gc);
         add("heap-server", "bytes/connection", "openssl", true, "dtlskit <= 4096", ds, os);
         add("heap-client", "bytes/connection", "openssl", true, "dtlskit <= 4096", dc, oc);
+        add("heap-server.gnutls", "bytes/connection", "gnutls", true, NULL, ds, gs);
+        add("heap-client.gnutls", "bytes/connection", "gnutls", true, NULL, dc, gc);
     }
     if (want(o, "hvr")) {
-        bench_m d = dk_hvr(), s = ossl_hvr();
+        bench_m d = dk_hvr(), s = ossl_hvr(), g = gtls_hvr();
         add("hvr-per-s", "hvr/cpu-s", "openssl", false, "dtlskit >= 1000000", rate(d), rate(s));
+        add("hvr-per-s.gnutls", "hvr/cpu-s", "gnutls", false, NULL, rate(d), rate(g));
     }
 }
 
