@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench [BENCH_ARGS=...]`: dtlskit against OpenSSL's libssl DTLS, in one
+# `make bench [BENCH_ARGS=...]`: dtlskit against OpenSSL's libssl DTLS and GnuTLS, in one
 # process and over loopback. Builds bench/ in the build directory ($1, default
 # build) and runs it; BENCH_ARGS go to the program (--json, --quick,
 # --runs N, --clients N, --in-flight N, --only PREFIX, --no-loopback).
