@@ -1,11 +1,11 @@
 /* dtlskit stateless cookies (RFC 6347 4.2.1, R7, R8, R10, R11, R38).
  *
- * Cookie = t || MAC, 32 bytes in all (several deployed clients cap cookies at
- * 32 bytes), where t is the minting time (48-bit ms, as passed in by the
- * caller) and MAC = HMAC-SHA256(secret_i, t || peer_id || state_tag ||
- * client_version || random || session_id || cipher_suites ||
- * compression_methods) truncated to 26 bytes. secret_i is derived from a
- * random master key and the rotation index i = t / rotation_ms, so the secret
+ * Cookie = t || MAC, 22 bytes in all (within the 32 bytes several deployed
+ * clients cap cookies at), where t is the minting time (48-bit ms, as passed
+ * in by the caller) and MAC = SipHash-2-4-128(secret_i[0..16), t || peer_id ||
+ * state_tag || client_version || random || session_id || cipher_suites ||
+ * compression_methods). secret_i is derived from a random master key and the
+ * rotation index i = t / rotation_ms, so the secret
  * changes every rotation_ms and a cookie minted under the previous index is
  * still accepted. A cookie older than lifetime_ms is invalid. Time bounds a
  * cookie's life but never decides order: with a frozen clock every check
@@ -22,7 +22,7 @@
 #include "crypto/dk_crypto.h"
 #include "handshake/dk_msg.h"
 
-#define DK_COOKIE_LEN 32
+#define DK_COOKIE_LEN 22 /* t (6) || SipHash-2-4-128 (16) */
 
 typedef struct dk_cookie_ctx {
     uint8_t master[32];
@@ -32,7 +32,7 @@ typedef struct dk_cookie_ctx {
     uint64_t cache_index[2];
     bool cache_valid[2];
     uint8_t cache_secret[2][32];
-    dk_hmac_key *cache_key[2]; /* HMAC keyed with cache_secret[k], made on first use */
+    dk_siphash_key *cache_key[2]; /* SipHash keyed with cache_secret[k][0..16) */
 } dk_cookie_ctx;
 
 void dk_cookie_init(dk_cookie_ctx *ctx, const uint8_t master[32], uint32_t lifetime_ms,

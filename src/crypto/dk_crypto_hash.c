@@ -170,34 +170,82 @@ static bool hmac_flush(EVP_MAC_CTX *ctx, const uint8_t *buf, size_t *n, size_t *
     return ok;
 }
 
-/* EVP_MAC_init with a NULL key restarts HMAC with the key already set
- * (OpenSSL 3.0 providers/implementations/macs/hmac_prov.c). */
-dk_result dk_hmac_keyed(dk_hmac_key *k, const dk_iovec *parts, size_t nparts, uint8_t *out)
+/* One MAC over the parts, gathered. EVP_MAC_init with a NULL key restarts
+ * the MAC with the key already set (OpenSSL 3.0 providers: hmac_prov.c,
+ * siphash_prov.c). */
+static dk_result mac_parts(EVP_MAC_CTX *ctx, const dk_iovec *parts, size_t nparts, uint8_t *out,
+                           size_t out_len)
 {
-    if (!k || !out || (!parts && nparts)) return DK_ERR_INVALID_ARG;
     for (size_t i = 0; i < nparts; i++)
         if (parts[i].len && !parts[i].p) return DK_ERR_INVALID_ARG;
     uint8_t buf[DK_HMAC_GATHER];
     size_t n = 0, used = 0;
     dk_result r = DK_ERR_CRYPTO;
-    if (EVP_MAC_init(k->ctx, NULL, 0, NULL) != 1) goto done;
+    if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1) goto done;
     for (size_t i = 0; i < nparts; i++) {
         const dk_iovec *v = &parts[i];
-        if (v->len > sizeof buf - n && !hmac_flush(k->ctx, buf, &n, &used)) goto done;
+        if (v->len > sizeof buf - n && !hmac_flush(ctx, buf, &n, &used)) goto done;
         if (v->len > sizeof buf) {
-            if (EVP_MAC_update(k->ctx, v->p, v->len) != 1) goto done;
+            if (EVP_MAC_update(ctx, v->p, v->len) != 1) goto done;
         } else if (v->len) {
             memcpy(buf + n, v->p, v->len);
             n += v->len;
         }
     }
     size_t outl = 0;
-    if (hmac_flush(k->ctx, buf, &n, &used) && EVP_MAC_final(k->ctx, out, &outl, k->out_len) == 1)
+    if (hmac_flush(ctx, buf, &n, &used) && EVP_MAC_final(ctx, out, &outl, out_len) == 1 &&
+        outl == out_len)
         r = DK_OK;
 done:
     dk_wipe(buf, used > n ? used : n); /* PRF chain values pass through it */
     if (r != DK_OK) ERR_clear_error();
     return r;
+}
+
+dk_result dk_hmac_keyed(dk_hmac_key *k, const dk_iovec *parts, size_t nparts, uint8_t *out)
+{
+    if (!k || !out || (!parts && nparts)) return DK_ERR_INVALID_ARG;
+    return mac_parts(k->ctx, parts, nparts, out, k->out_len);
+}
+
+struct dk_siphash_key {
+    EVP_MAC_CTX *ctx;
+};
+
+dk_siphash_key *dk_siphash_key_new(const uint8_t key[DK_SIPHASH_KEY_LEN])
+{
+    const dk_crypto_algs *a = dk_crypto_algs_get();
+    if (!a || !key) return NULL;
+    dk_siphash_key *k = dk_calloc(1, sizeof *k);
+    if (!k) return NULL;
+    k->ctx = EVP_MAC_CTX_dup(a->siphash_tmpl);
+    if (!k->ctx || EVP_MAC_init(k->ctx, key, DK_SIPHASH_KEY_LEN, NULL) != 1) {
+        ERR_clear_error();
+        dk_siphash_key_free(k);
+        return NULL;
+    }
+    return k;
+}
+
+/* libcrypto 3.0's SipHash context is freed without a cleanse: re-keying it
+ * with a public all-zero key first overwrites both the running state and
+ * the copy that restarts it (nothing else of the key is kept). */
+void dk_siphash_key_free(dk_siphash_key *k)
+{
+    if (!k) return;
+    if (k->ctx) {
+        static const uint8_t scrub[DK_SIPHASH_KEY_LEN] = {0};
+        if (EVP_MAC_init(k->ctx, scrub, sizeof scrub, NULL) != 1) ERR_clear_error();
+        EVP_MAC_CTX_free(k->ctx);
+    }
+    dk_free(k);
+}
+
+dk_result dk_siphash_keyed(dk_siphash_key *k, const dk_iovec *parts, size_t nparts,
+                           uint8_t out[DK_SIPHASH_TAG_LEN])
+{
+    if (!k || !out || (!parts && nparts)) return DK_ERR_INVALID_ARG;
+    return mac_parts(k->ctx, parts, nparts, out, DK_SIPHASH_TAG_LEN);
 }
 
 dk_result dk_hmac(dk_hash_alg alg, const uint8_t *key, size_t key_len, const dk_iovec *parts,

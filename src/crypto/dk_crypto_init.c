@@ -43,6 +43,17 @@ static void crypto_init_once(void)
         g_algs.hmac_tmpl[i] = EVP_MAC_CTX_new(g_algs.hmac);
         ok = g_algs.hmac_tmpl[i] && EVP_MAC_CTX_set_params(g_algs.hmac_tmpl[i], params) == 1;
     }
+    g_algs.siphash = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+    if (ok && g_algs.siphash) {
+        size_t size = 16;
+        OSSL_PARAM params[2] = {
+            OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+            OSSL_PARAM_construct_end(),
+        };
+        g_algs.siphash_tmpl = EVP_MAC_CTX_new(g_algs.siphash);
+        ok = g_algs.siphash_tmpl && EVP_MAC_CTX_set_params(g_algs.siphash_tmpl, params) == 1;
+    }
+    ok = ok && g_algs.siphash_tmpl != NULL;
     g_algs_ok = ok;
     ERR_clear_error();
 }

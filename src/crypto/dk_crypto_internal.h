@@ -15,6 +15,8 @@ typedef struct dk_crypto_algs {
     EVP_MAC_CTX *hmac_tmpl[2]; /* HMAC with the digest already set, per dk_hash_alg;
                                   duplicated, never used directly */
     EVP_KDF *tls1_prf;
+    EVP_MAC *siphash;
+    EVP_MAC_CTX *siphash_tmpl; /* SipHash-2-4 with a 16-byte tag; duplicated, never used */
 } dk_crypto_algs;
 
 /* The fetched algorithms, or NULL when initialisation failed. */

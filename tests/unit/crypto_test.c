@@ -295,6 +295,39 @@ static void test_pooled_contexts_fresh(void **state)
     }
 }
 
+/* SipHash-2-4-128 against the reference implementation's vectors_sip128
+ * (key 00..0f, message 00..len-1), through one keyed context restarted for
+ * every message and split into parts. */
+static void test_siphash_reference_vectors(void **state)
+{
+    (void)state;
+    static const struct {
+        size_t len;
+        const char *tag;
+    } v[] = {
+        {0, "a3817f04ba25a8e66df67214c7550293"},  {1, "da87c1d86b99af44347659119b22fc45"},
+        {7, "a1f1ebbed8dbc153c0b84aa61ff08239"},  {8, "3b62a9ba6258f5610f83e264f31497b4"},
+        {15, "5493e99933b0a8117e08ec0f97cfc3d9"}, {16, "6ee2a4ca67b054bbfd3315bf85230577"},
+        {31, "2939b0183223fafc1723de4f52c43d35"}, {63, "5150d1772f50834a503e069a973fbd7c"},
+    };
+    uint8_t key[16], msg[64], tag[16];
+    for (int i = 0; i < 16; i++) key[i] = (uint8_t)i;
+    for (int i = 0; i < 64; i++) msg[i] = (uint8_t)i;
+    dk_siphash_key *k = dk_siphash_key_new(key);
+    assert_non_null(k);
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < DK_ARRAY_LEN(v); i++) {
+            size_t a = v[i].len / 3, b = v[i].len / 2;
+            const dk_iovec parts[3] = {{msg, a}, {msg + a, b - a}, {msg + b, v[i].len - b}};
+            assert_int_equal(dk_siphash_keyed(k, parts, 3, tag), DK_OK);
+            assert_hex(tag, 16, v[i].tag);
+        }
+    }
+    assert_int_equal(dk_siphash_keyed(NULL, NULL, 0, tag), DK_ERR_INVALID_ARG);
+    dk_siphash_key_free(k);
+    assert_null(dk_siphash_key_new(NULL));
+}
+
 static void test_memeq_and_random(void **state)
 {
     (void)state;
@@ -701,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_hmac_keyed_any_split),
         cmocka_unit_test(test_prf_keyed_and_rekey),
         cmocka_unit_test(test_pooled_contexts_fresh),
+        cmocka_unit_test(test_siphash_reference_vectors),
         cmocka_unit_test(test_aead_lengths),
         cmocka_unit_test(test_aead_known_answers),
         cmocka_unit_test(test_aead_reuse_1000),
