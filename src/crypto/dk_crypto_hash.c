@@ -178,6 +178,15 @@ static dk_result mac_parts(EVP_MAC_CTX *ctx, const dk_iovec *parts, size_t npart
 {
     for (size_t i = 0; i < nparts; i++)
         if (parts[i].len && !parts[i].p) return DK_ERR_INVALID_ARG;
+    if (nparts == 1) { /* nothing to gather */
+        size_t outl = 0;
+        if (EVP_MAC_init(ctx, NULL, 0, NULL) == 1 &&
+            (!parts[0].len || EVP_MAC_update(ctx, parts[0].p, parts[0].len) == 1) &&
+            EVP_MAC_final(ctx, out, &outl, out_len) == 1 && outl == out_len)
+            return DK_OK;
+        ERR_clear_error();
+        return DK_ERR_CRYPTO;
+    }
     uint8_t buf[DK_HMAC_GATHER];
     size_t n = 0, used = 0;
     dk_result r = DK_ERR_CRYPTO;
