@@ -105,50 +105,30 @@ static dk_result cookie_mac(dk_cookie_ctx *ctx, uint64_t t, const void *peer, si
     int which;
     DK_TRY(secret_for(ctx, rotation_index(ctx, t), &which));
 
-    uint8_t tb[DK_COOKIE_T_LEN], peer_lb[2], tag[8], ver[2], sid_lb[1], suites_lb[2], comp_lb[1];
-    dk_store_u48(tb, t);
-    dk_store_u16(peer_lb, (uint16_t)peer_len);
-    dk_store_u64(tag, state_tag);
-    dk_store_u16(ver, ch->version);
-    sid_lb[0] = ch->session_id_len;
-    dk_store_u16(suites_lb, ch->suites_len);
-    comp_lb[0] = ch->compressions_len;
-    /* The usual hello (short suite list) is laid out in one buffer and MACed
-     * in one call; a long one goes through the parts as they are. */
-    uint8_t in[384];
-    dk_writer w;
-    dk_writer_init(&w, in, sizeof in);
-    dk_write_bytes(&w, (const uint8_t *)mac_label, sizeof mac_label - 1);
-    dk_write_bytes(&w, tb, sizeof tb);
-    dk_write_u16(&w, (uint16_t)peer_len);
-    dk_write_bytes(&w, peer, peer_len);
-    dk_write_bytes(&w, tag, sizeof tag);
+    /* The fields with small bounds are laid out in buffers; the peer id and
+     * the cipher suite list (up to 64 KiB) go between them as they are: five
+     * parts, which dk_siphash_keyed gathers into one update. */
+    uint8_t head[sizeof mac_label - 1 + DK_COOKIE_T_LEN + 2], mid[8 + 2 + 32 + 1 + 32 + 2];
+    uint8_t tail[1 + 255];
+    memcpy(head, mac_label, sizeof mac_label - 1);
+    dk_store_u48(head + sizeof mac_label - 1, t);
+    dk_store_u16(head + sizeof mac_label - 1 + DK_COOKIE_T_LEN, (uint16_t)peer_len);
+    dk_store_u64(mid, state_tag);
+    dk_writer w, t_w;
+    dk_writer_init(&w, mid + 8, sizeof mid - 8);
     dk_write_u16(&w, ch->version);
     dk_write_bytes(&w, ch->random, 32);
     dk_write_u8(&w, ch->session_id_len);
     dk_write_bytes(&w, ch->session_id, ch->session_id_len);
     dk_write_u16(&w, ch->suites_len);
-    dk_write_bytes(&w, ch->suites, ch->suites_len);
-    dk_write_u8(&w, ch->compressions_len);
-    dk_write_bytes(&w, ch->compressions, ch->compressions_len);
-    if (dk_writer_status(&w) == DK_OK) {
-        const dk_iovec one = {in, w.off};
-        return dk_siphash_keyed(ctx->cache_key[which], &one, 1, mac);
-    }
+    dk_writer_init(&t_w, tail, sizeof tail);
+    dk_write_u8(&t_w, ch->compressions_len);
+    dk_write_bytes(&t_w, ch->compressions, ch->compressions_len);
+    DK_TRY(dk_writer_status(&w));
+    DK_TRY(dk_writer_status(&t_w));
     const dk_iovec parts[] = {
-        {(const uint8_t *)mac_label, sizeof mac_label - 1},
-        {tb, sizeof tb},
-        {peer_lb, sizeof peer_lb},
-        {peer, peer_len},
-        {tag, sizeof tag},
-        {ver, sizeof ver},
-        {ch->random, 32},
-        {sid_lb, 1},
-        {ch->session_id, ch->session_id_len},
-        {suites_lb, 2},
-        {ch->suites, ch->suites_len},
-        {comp_lb, 1},
-        {ch->compressions, ch->compressions_len},
+        {head, sizeof head}, {peer, peer_len}, {mid, 8 + w.off},
+        {ch->suites, ch->suites_len}, {tail, t_w.off},
     };
     return dk_siphash_keyed(ctx->cache_key[which], parts, DK_ARRAY_LEN(parts), mac);
 }

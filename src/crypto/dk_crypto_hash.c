@@ -158,11 +158,11 @@ dk_result dk_hmac_key_rekey(dk_hmac_key *k, const uint8_t *key, size_t key_len)
 }
 
 /* Small parts are gathered into one buffer first: each EVP_MAC_update call
- * costs about as much as hashing 20 bytes, and the PRF and the cookie pass
- * 4 to 13 short pieces. */
-#define DK_HMAC_GATHER 256
+ * costs about as much as hashing 20 bytes, and the PRF passes 4 short
+ * pieces. A lone part, or one larger than the buffer, goes straight in. */
+#define DK_MAC_GATHER 256
 
-static bool hmac_flush(EVP_MAC_CTX *ctx, const uint8_t *buf, size_t *n, size_t *used)
+static bool mac_flush(EVP_MAC_CTX *ctx, const uint8_t *buf, size_t *n, size_t *used)
 {
     bool ok = *n == 0 || EVP_MAC_update(ctx, buf, *n) == 1;
     if (*n > *used) *used = *n;
@@ -170,45 +170,33 @@ static bool hmac_flush(EVP_MAC_CTX *ctx, const uint8_t *buf, size_t *n, size_t *
     return ok;
 }
 
-/* One MAC over the parts, gathered. EVP_MAC_init with a NULL key restarts
- * the MAC with the key already set (OpenSSL 3.0 providers: hmac_prov.c,
- * siphash_prov.c). */
+/* One MAC over the parts. EVP_MAC_init with a NULL key restarts the MAC with
+ * the key already set (OpenSSL 3.0 providers: hmac_prov.c, siphash_prov.c). */
 static dk_result mac_parts(EVP_MAC_CTX *ctx, const dk_iovec *parts, size_t nparts, uint8_t *out,
                            size_t out_len)
 {
     for (size_t i = 0; i < nparts; i++)
         if (parts[i].len && !parts[i].p) return DK_ERR_INVALID_ARG;
-    if (nparts == 1) { /* nothing to gather */
-        size_t outl = 0;
-        if (EVP_MAC_init(ctx, NULL, 0, NULL) == 1 &&
-            (!parts[0].len || EVP_MAC_update(ctx, parts[0].p, parts[0].len) == 1) &&
-            EVP_MAC_final(ctx, out, &outl, out_len) == 1 && outl == out_len)
-            return DK_OK;
-        ERR_clear_error();
-        return DK_ERR_CRYPTO;
-    }
-    uint8_t buf[DK_HMAC_GATHER];
-    size_t n = 0, used = 0;
-    dk_result r = DK_ERR_CRYPTO;
-    if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1) goto done;
-    for (size_t i = 0; i < nparts; i++) {
+    uint8_t buf[DK_MAC_GATHER];
+    size_t n = 0, used = 0, outl = 0;
+    bool ok = EVP_MAC_init(ctx, NULL, 0, NULL) == 1;
+    for (size_t i = 0; ok && i < nparts; i++) {
         const dk_iovec *v = &parts[i];
-        if (v->len > sizeof buf - n && !hmac_flush(ctx, buf, &n, &used)) goto done;
-        if (v->len > sizeof buf) {
-            if (EVP_MAC_update(ctx, v->p, v->len) != 1) goto done;
-        } else if (v->len) {
-            memcpy(buf + n, v->p, v->len);
-            n += v->len;
+        if (!v->len) continue;
+        if (nparts == 1 || v->len > sizeof buf) {
+            ok = mac_flush(ctx, buf, &n, &used) && EVP_MAC_update(ctx, v->p, v->len) == 1;
+            continue;
         }
+        if (v->len > sizeof buf - n) ok = mac_flush(ctx, buf, &n, &used);
+        memcpy(buf + n, v->p, v->len);
+        n += v->len;
     }
-    size_t outl = 0;
-    if (hmac_flush(ctx, buf, &n, &used) && EVP_MAC_final(ctx, out, &outl, out_len) == 1 &&
-        outl == out_len)
-        r = DK_OK;
-done:
+    ok = ok && mac_flush(ctx, buf, &n, &used) && EVP_MAC_final(ctx, out, &outl, out_len) == 1 &&
+         outl == out_len;
     dk_wipe(buf, used > n ? used : n); /* PRF chain values pass through it */
-    if (r != DK_OK) ERR_clear_error();
-    return r;
+    if (ok) return DK_OK;
+    ERR_clear_error();
+    return DK_ERR_CRYPTO;
 }
 
 dk_result dk_hmac_keyed(dk_hmac_key *k, const dk_iovec *parts, size_t nparts, uint8_t *out)
