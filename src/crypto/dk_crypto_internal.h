@@ -27,6 +27,12 @@ const EVP_MD *dk_crypto_md(dk_hash_alg alg);
 /* The OpenSSL name of the digest ("SHA256", "SHA384"). */
 const char *dk_crypto_md_name(dk_hash_alg alg);
 
+/* Domain parameters of a NIST curve (dk_crypto_curve.c), made once per
+ * process: a template to dup, copy parameters from or make a key-generation
+ * context from. NULL when libcrypto could not make them. */
+typedef enum { DK_CURVE_P256, DK_CURVE_P384, DK_CURVE_P521, DK_CURVE_COUNT } dk_curve;
+EVP_PKEY *dk_curve_params(dk_curve c);
+
 struct dk_pkey {
     EVP_PKEY *pkey;
     dk_pkey_type type;

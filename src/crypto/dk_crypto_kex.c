@@ -26,15 +26,16 @@ typedef struct kex_group_info {
     uint16_t group;
     const char *keytype;    /* OpenSSL key type */
     const char *curve;      /* OpenSSL group name, NULL for X25519 */
+    dk_curve cid;           /* NIST curves: the parameter template */
     int nid;
     size_t pub_len;         /* uncompressed point or raw key */
     size_t secret_len;
 } kex_group_info;
 
 static const kex_group_info k_groups[] = {
-    {DK_GROUP_SECP256R1, "EC", "P-256", NID_X9_62_prime256v1, 65, 32},
-    {DK_GROUP_SECP384R1, "EC", "P-384", NID_secp384r1, 97, 48},
-    {DK_GROUP_X25519, "X25519", NULL, NID_undef, 32, 32},
+    {DK_GROUP_SECP256R1, "EC", "P-256", DK_CURVE_P256, NID_X9_62_prime256v1, 65, 32},
+    {DK_GROUP_SECP384R1, "EC", "P-384", DK_CURVE_P384, NID_secp384r1, 97, 48},
+    {DK_GROUP_X25519, "X25519", NULL, DK_CURVE_COUNT, NID_undef, 32, 32},
 };
 
 static const kex_group_info *group_info(uint16_t group)
@@ -46,24 +47,11 @@ static const kex_group_info *group_info(uint16_t group)
 
 bool dk_group_supported(uint16_t group) { return group_info(group) != NULL; }
 
-/* One key per NIST curve, made once per process and only read afterwards:
- * the parameter template for key generation and for peer keys. Building a
- * curve from its name costs a new EC_GROUP with its Montgomery setup (a
- * modular inversion) every time; copying it from a template does not. */
-static EVP_PKEY *g_tmpl[DK_ARRAY_LEN(k_groups)];
-static CRYPTO_ONCE g_tmpl_once = CRYPTO_ONCE_STATIC_INIT;
-
-static void tmpl_init(void)
-{
-    for (size_t i = 0; i < DK_ARRAY_LEN(k_groups); i++)
-        if (k_groups[i].curve) g_tmpl[i] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", k_groups[i].curve);
-    ERR_clear_error();
-}
-
+/* The curve's parameter template (dk_crypto_curve.c), for key generation
+ * and for peer keys. */
 static EVP_PKEY *group_template(const kex_group_info *gi)
 {
-    if (!gi->curve || !CRYPTO_THREAD_run_once(&g_tmpl_once, tmpl_init)) return NULL;
-    return g_tmpl[gi - k_groups];
+    return gi->curve ? dk_curve_params(gi->cid) : NULL;
 }
 
 /* Key-generation contexts, set up once and reused (dk_crypto_pool.h):

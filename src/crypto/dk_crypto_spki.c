@@ -68,12 +68,12 @@ static const uint8_t k_oid_ed448[] = {0x2b, 0x65, 0x71};
 static const struct {
     uint8_t oid[8];
     size_t oid_len;
-    const char *group;
+    dk_curve cid;
     size_t field_len;
 } k_curves[] = {
-    {{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}, 8, "prime256v1", 32},
-    {{0x2b, 0x81, 0x04, 0x00, 0x22}, 5, "secp384r1", 48},
-    {{0x2b, 0x81, 0x04, 0x00, 0x23}, 5, "secp521r1", 66},
+    {{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}, 8, DK_CURVE_P256, 32},
+    {{0x2b, 0x81, 0x04, 0x00, 0x22}, 5, DK_CURVE_P384, 48},
+    {{0x2b, 0x81, 0x04, 0x00, 0x23}, 5, DK_CURVE_P521, 66},
 };
 
 typedef struct spki_key {
@@ -172,25 +172,6 @@ static EVP_PKEY *default_key_fromdata(int type, int selection, OSSL_PARAM *param
     return pk;
 }
 
-/* Domain parameters of each curve in k_curves, made once: a key is a copy of
- * them with the point set (EC_GROUP_dup is much cheaper than building the
- * group from its name each time). */
-static EVP_PKEY *g_curve_params[DK_ARRAY_LEN(k_curves)];
-
-static bool curve_params_init(void)
-{
-    for (size_t i = 0; i < DK_ARRAY_LEN(k_curves); i++) {
-        OSSL_PARAM params[2] = {
-            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                             (char *)k_curves[i].group, 0),
-            OSSL_PARAM_construct_end(),
-        };
-        g_curve_params[i] = default_key_fromdata(KT_EC, EVP_PKEY_KEY_PARAMETERS, params);
-        if (!g_curve_params[i]) return false;
-    }
-    return true;
-}
-
 /* The key in the default library context. For EC, EVP_PKEY_set1_encoded_public_key
  * decodes the point as the default SubjectPublicKeyInfo decoder does
  * (EC_KEY_oct2key: the point must be on the curve; the encoding's form is
@@ -198,7 +179,9 @@ static bool curve_params_init(void)
 static EVP_PKEY *default_key_from_spki(const spki_key *k)
 {
     if (k->type == KT_EC) {
-        EVP_PKEY *pk = EVP_PKEY_dup(g_curve_params[k->curve]);
+        /* a copy of the curve's parameters (dk_crypto_curve.c) with the point set */
+        EVP_PKEY *params = dk_curve_params(k_curves[k->curve].cid);
+        EVP_PKEY *pk = params ? EVP_PKEY_dup(params) : NULL;
         if (pk && EVP_PKEY_set1_encoded_public_key(pk, k->pub, k->pub_len) != 1) {
             EVP_PKEY_free(pk);
             pk = NULL;
@@ -717,15 +700,11 @@ static void spki_cleanup(void)
     OSSL_LIB_CTX_free(g_libctx);
     g_libctx = NULL;
     g_provider = NULL;
-    for (size_t i = 0; i < DK_ARRAY_LEN(g_curve_params); i++) {
-        EVP_PKEY_free(g_curve_params[i]);
-        g_curve_params[i] = NULL;
-    }
 }
 
 static void spki_init_once(void)
 {
-    OSSL_LIB_CTX *ctx = curve_params_init() ? OSSL_LIB_CTX_new() : NULL;
+    OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
     OSSL_PROVIDER *prov = NULL;
     if (ctx && OSSL_PROVIDER_add_builtin(ctx, PROV_NAME, prov_init) == 1)
         prov = OSSL_PROVIDER_load(ctx, PROV_NAME);
