@@ -65,6 +65,9 @@ typedef struct bench_step {
 const bench_m *bench_measure(const bench_step *steps, int n_steps, int chunk);
 /* The same without the split pass (record loops). */
 const bench_m *bench_measure_rate(const bench_step *steps, int n_steps, int chunk);
+/* One record loop alone (made by its *_open): its rate over bench_run_s,
+ * 1000 records a chunk; the loop is closed afterwards. */
+bench_m bench_loop_alone(void *loop, void (*step)(void *, int, bench_m *), void (*close)(void *));
 
 /* How long each timed run lasts (CPU seconds); --quick shortens it. */
 extern double bench_run_s;
@@ -74,7 +77,6 @@ void dk_side_init(void);
 void dk_side_free(void);
 bench_m dk_handshakes(hs_kind k);
 void dk_handshake_step(void *arg, int n, bench_m *m);
-bench_m dk_records(size_t len);
 /* Record loops as steps: open (handshake done), step, close. */
 void *dk_records_open(size_t len);
 void dk_records_step(void *loop, int n, bench_m *m);
@@ -90,7 +92,6 @@ void ossl_side_init(void);
 void ossl_side_free(void);
 bench_m ossl_handshakes(hs_kind k);
 void ossl_handshake_step(void *arg, int n, bench_m *m);
-bench_m ossl_records(size_t len);
 void *ossl_records_open(size_t len);
 void ossl_records_step(void *loop, int n, bench_m *m);
 void ossl_records_close(void *loop);
@@ -103,7 +104,6 @@ void gtls_side_init(void);
 void gtls_side_free(void);
 bench_m gtls_handshakes(hs_kind k);
 void gtls_handshake_step(void *arg, int n, bench_m *m);
-bench_m gtls_records(size_t len);
 /* 1200-byte (MTU-sized) record loops only. */
 void *gtls_records_open(size_t len);
 void gtls_records_step(void *loop, int n, bench_m *m);
@@ -122,7 +122,6 @@ void floor_handshake_step(void *arg, int n, bench_m *m);
 /* AES-128-GCM seal + open of len bytes on prefetched, keyed contexts:
  * through EVP's generic AEAD calls, or (tls_path) through the TLS record
  * construction (TLS1_AAD parameter + one EVP_Cipher call). */
-bench_m floor_records(size_t len, bool tls_path);
 void *floor_records_open(size_t len, bool tls_path);
 void floor_records_step(void *loop, int n, bench_m *m);
 void floor_records_close(void *loop);

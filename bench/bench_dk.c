@@ -273,15 +273,6 @@ void dk_records_close(void *arg)
     free(l);
 }
 
-bench_m dk_records(size_t len)
-{
-    void *l = dk_records_open(len);
-    bench_step st = {dk_records_step, l};
-    bench_m m = bench_measure_rate(&st, 1, 1000)[0];
-    dk_records_close(l);
-    return m;
-}
-
 /* A real first ClientHello (no cookie), as a template. */
 static size_t hello_template(uint8_t *out, size_t cap)
 {

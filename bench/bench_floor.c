@@ -346,12 +346,3 @@ void floor_records_close(void *arg)
     EVP_CIPHER_free(l->gcm);
     free(l);
 }
-
-bench_m floor_records(size_t len, bool tls_path)
-{
-    void *l = floor_records_open(len, tls_path);
-    bench_step st = {floor_records_step, l};
-    bench_m m = bench_measure_rate(&st, 1, 1000)[0];
-    floor_records_close(l);
-    return m;
-}

@@ -396,15 +396,6 @@ void gtls_records_close(void *arg)
     free(l);
 }
 
-bench_m gtls_records(size_t len)
-{
-    void *l = gtls_records_open(len);
-    bench_step st = {gtls_records_step, l};
-    bench_m m = bench_measure_rate(&st, 1, 1000)[0];
-    gtls_records_close(l);
-    return m;
-}
-
 /* ---- stateless HelloVerifyRequests and heap ------------------------------------- */
 
 /* The server's stateless path for a ClientHello without a cookie, as in the

@@ -460,7 +460,8 @@ loop_records loop_record_rate(double seconds, unsigned batch, bool gso)
     for (int i = 0; i < SEGMENTS; i++) {
         segment(i % 2 ? &p : &d, seconds / SEGMENTS);
         segment(i % 2 ? &d : &p, seconds / SEGMENTS);
-        bench_m m = floor_records(REC_LEN, i % 2);
+        bench_m m = bench_loop_alone(floor_records_open(REC_LEN, i % 2), floor_records_step,
+                                     floor_records_close);
         bench_m *f = i % 2 ? &ft : &fg;
         f->ops += m.ops;
         f->cpu += m.cpu;

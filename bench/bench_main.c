@@ -110,6 +110,14 @@ const bench_m *bench_measure_rate(const bench_step *steps, int n_steps, int chun
     return out;
 }
 
+bench_m bench_loop_alone(void *loop, void (*step)(void *, int, bench_m *), void (*close)(void *))
+{
+    bench_step st = {step, loop};
+    bench_m m = bench_measure_rate(&st, 1, 1000)[0];
+    close(loop);
+    return m;
+}
+
 double bench_wall(void)
 {
     struct timespec ts;
@@ -536,13 +544,17 @@ int main(int argc, char **argv)
     gtls_side_init();
     floor_init();
     if (o.profile && (strstr(o.profile, "records") || strcmp(o.profile, "floor-generic") == 0)) {
-        bench_m m = strcmp(o.profile, "dk-records") == 0      ? dk_records(1200)
-                    : strcmp(o.profile, "ossl-records") == 0  ? ossl_records(1200)
-                    : strcmp(o.profile, "gnutls-records") == 0 ? gtls_records(1200)
-                    : strcmp(o.profile, "floor-records") == 0 ? floor_records(1200, true)
-                    : strcmp(o.profile, "floor-generic") == 0
-                        ? floor_records(1200, false)
-                        : (bench_die("unknown --profile %s", o.profile), (bench_m){0});
+        const char *p = o.profile;
+        bench_m m = strcmp(p, "dk-records") == 0
+                        ? bench_loop_alone(dk_records_open(1200), dk_records_step, dk_records_close)
+                    : strcmp(p, "ossl-records") == 0
+                        ? bench_loop_alone(ossl_records_open(1200), ossl_records_step, ossl_records_close)
+                    : strcmp(p, "gnutls-records") == 0
+                        ? bench_loop_alone(gtls_records_open(1200), gtls_records_step, gtls_records_close)
+                    : strcmp(p, "floor-records") == 0 || strcmp(p, "floor-generic") == 0
+                        ? bench_loop_alone(floor_records_open(1200, strcmp(p, "floor-records") == 0),
+                                           floor_records_step, floor_records_close)
+                        : (bench_die("unknown --profile %s", p), (bench_m){0});
         printf("%s: %.0f records in %.3f cpu-s: %.0f records/cpu-s\n", o.profile, m.ops, m.cpu,
                rate(m));
         return 0;

@@ -361,15 +361,6 @@ void ossl_records_close(void *arg)
     free(l);
 }
 
-bench_m ossl_records(size_t len)
-{
-    void *l = ossl_records_open(len);
-    bench_step st = {ossl_records_step, l};
-    bench_m m = bench_measure_rate(&st, 1, 1000)[0];
-    ossl_records_close(l);
-    return m;
-}
-
 /* DTLSv1_listen answers ClientHellos without a cookie statelessly. The
  * ClientHello template is OpenSSL's own first flight; each one gets its own
  * random and "address" (the cookie input). */
