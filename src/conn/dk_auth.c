@@ -14,7 +14,7 @@ dk_result dk_derive_keys(dk_conn *c, const uint8_t *pms, size_t pms_len, size_t 
     /* One HMAC context: keyed with the premaster secret for the master
      * secret, then re-keyed with the master secret. */
     dk_hmac_key_free(c->msk);
-    c->msk = pms_len ? dk_hmac_key_new(c->suite->prf, pms, pms_len) : NULL;
+    c->msk = dk_hmac_key_new(c->suite->prf, pms, pms_len);
     if (!c->msk) return DK_ERR_CRYPTO;
     DK_TRY(dk_derive_master_secret_k(c->msk, dk_hash_len(c->suite->prf), c->ems, sh,
                                      c->client_random, c->server_random, c->master));

@@ -48,9 +48,10 @@ typedef struct dk_iovec {
 DK_MUST_CHECK dk_result dk_hmac(dk_hash_alg alg, const uint8_t *key, size_t key_len,
                                 const dk_iovec *parts, size_t nparts, uint8_t *out);
 
-/* A pre-keyed HMAC for hot paths (the cookie gate): the key schedule is
- * done once, and each dk_hmac_keyed call reuses the context without
- * allocating. Not for concurrent use. */
+/* A pre-keyed HMAC for hot paths (the PRF): the key schedule is done once,
+ * and each dk_hmac_keyed call reuses the context without allocating. An
+ * empty key is allowed (HMAC pads it to a zero block). Not for concurrent
+ * use. */
 typedef struct dk_hmac_key dk_hmac_key;
 dk_hmac_key *dk_hmac_key_new(dk_hash_alg alg, const uint8_t *key, size_t key_len);
 void dk_hmac_key_free(dk_hmac_key *k);

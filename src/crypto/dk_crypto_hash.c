@@ -114,7 +114,7 @@ dk_hmac_key *dk_hmac_key_new(dk_hash_alg alg, const uint8_t *key, size_t key_len
 {
     const dk_crypto_algs *a = dk_crypto_algs_get();
     const char *mdname = dk_crypto_md_name(alg);
-    if (!a || !mdname || !key || !key_len) return NULL;
+    if (!a || !mdname || !key) return NULL; /* an empty key is HMAC's all-zero block */
     dk_hmac_key *k = dk_pool_take(&g_hmac_pool[alg]);
     if (k) {
         if (EVP_MAC_init(k->ctx, key, key_len, NULL) == 1) return k;

@@ -35,11 +35,6 @@ dk_result dk_derive_master_secret(dk_hash_alg prf, const uint8_t *pms, size_t pm
                                   uint8_t ms[DK_MASTER_SECRET_LEN])
 {
     if (!pms || !ms) return DK_ERR_INVALID_ARG;
-    if (pms_len == 0) /* libcrypto's KDF takes the empty secret */
-        return ems ? dk_tls12_prf(prf, pms, 0, "extended master secret", session_hash,
-                                  dk_hash_len(prf), NULL, 0, ms, DK_MASTER_SECRET_LEN)
-                   : dk_tls12_prf(prf, pms, 0, "master secret", client_random, DK_RANDOM_LEN,
-                                  server_random, DK_RANDOM_LEN, ms, DK_MASTER_SECRET_LEN);
     dk_hmac_key *k = dk_hmac_key_new(prf, pms, pms_len);
     if (!k) return DK_ERR_CRYPTO;
     dk_result rc = dk_derive_master_secret_k(k, dk_hash_len(prf), ems, session_hash, client_random,

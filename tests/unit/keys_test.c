@@ -79,6 +79,16 @@ static void test_master_secret(void **state)
     assert_int_equal(dk_derive_master_secret(DK_HASH_SHA384, pms, 48, false, NULL, cr, sr, out), DK_OK);
     assert_hex(out, 48, "2d9f527d708e1771fc4d11185e2fbaf730717d11990e4ffcc3e6b895650d2f48d6884a4e5c"
                         "656c1b7dcf4bde2e4eec65");
+    /* An empty premaster secret through the keyed HMAC gives what libcrypto's
+     * TLS1-PRF KDF gives for it. */
+    uint8_t want[48];
+    assert_int_equal(dk_derive_master_secret(DK_HASH_SHA256, pms, 0, false, NULL, cr, sr, out), DK_OK);
+    uint8_t seed[64];
+    memcpy(seed, cr, 32);
+    memcpy(seed + 32, sr, 32);
+    assert_int_equal(dk_tls12_prf(DK_HASH_SHA256, pms, 0, "master secret", seed, 64, NULL, 0, want, 48),
+                     DK_OK);
+    assert_memory_equal(out, want, 48);
 }
 
 static void test_extended_master_secret(void **state)
