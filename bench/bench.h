@@ -75,7 +75,6 @@ extern double bench_run_s;
 /* ---- dtlskit (bench_dk.c) ---- */
 void dk_side_init(void);
 void dk_side_free(void);
-bench_m dk_handshakes(hs_kind k);
 void dk_handshake_step(void *arg, int n, bench_m *m);
 /* Record loops as steps: open (handshake done), step, close. */
 void *dk_records_open(size_t len);
@@ -90,7 +89,6 @@ size_t dk_max_record(void);
 /* ---- OpenSSL (bench_ossl.c) ---- */
 void ossl_side_init(void);
 void ossl_side_free(void);
-bench_m ossl_handshakes(hs_kind k);
 void ossl_handshake_step(void *arg, int n, bench_m *m);
 void *ossl_records_open(size_t len);
 void ossl_records_step(void *loop, int n, bench_m *m);
@@ -102,7 +100,6 @@ size_t ossl_max_record(void);
 /* ---- GnuTLS (bench_gnutls.c) ---- */
 void gtls_side_init(void);
 void gtls_side_free(void);
-bench_m gtls_handshakes(hs_kind k);
 void gtls_handshake_step(void *arg, int n, bench_m *m);
 /* 1200-byte (MTU-sized) record loops only. */
 void *gtls_records_open(size_t len);
@@ -116,8 +113,7 @@ void floor_init(void);
 void floor_free(void);
 /* keygen + derive (peer point checked) + sign: the server's share of an
  * ECDHE-ECDSA P-256 handshake; keygen + derive + two verifies: the
- * client's. Through dtlskit's crypto wrappers (wrapped) or raw EVP. */
-bench_m floor_handshake(bool wrapped);
+ * client's. Through dtlskit's crypto wrappers (*(bool *)arg) or raw EVP. */
 void floor_handshake_step(void *arg, int n, bench_m *m);
 /* AES-128-GCM seal + open of len bytes on prefetched, keyed contexts:
  * through EVP's generic AEAD calls, or (tls_path) through the TLS record

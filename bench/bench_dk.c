@@ -205,13 +205,6 @@ void dk_handshake_step(void *arg, int n, bench_m *m)
     }
 }
 
-/* The rate with no clock readings inside; then the per-side split. */
-bench_m dk_handshakes(hs_kind k)
-{
-    bench_step st = {dk_handshake_step, &k};
-    return bench_measure(&st, 1, 10)[0];
-}
-
 size_t dk_max_record(void)
 {
     pair p;

@@ -238,12 +238,6 @@ void floor_handshake_step(void *arg, int n, bench_m *m)
     m->ops += n;
 }
 
-bench_m floor_handshake(bool wrapped)
-{
-    bench_step st = {floor_handshake_step, &wrapped};
-    return bench_measure(&st, 1, 10)[0];
-}
-
 /* The record floor, two ways through EVP on prefetched, keyed AES-128-GCM
  * contexts; the bench takes the cheaper as "the cheapest seal+open path the
  * crypto library offers".

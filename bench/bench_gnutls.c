@@ -336,12 +336,6 @@ void gtls_handshake_step(void *arg, int n, bench_m *m)
     }
 }
 
-bench_m gtls_handshakes(hs_kind k)
-{
-    bench_step st = {gtls_handshake_step, &k};
-    return bench_measure(&st, 1, 10)[0];
-}
-
 /* ---- records ------------------------------------------------------------------- */
 
 typedef struct gt_rec_loop {

@@ -563,11 +563,14 @@ int main(int argc, char **argv)
         hs_kind k = strstr(o.profile, "-psk")      ? HS_PSK_CCM8
                     : strstr(o.profile, "-x25519") ? HS_ECDSA_X25519
                                                    : HS_ECDSA_P256;
-        bench_m m = strncmp(o.profile, "dk", 2) == 0       ? dk_handshakes(k)
-                    : strncmp(o.profile, "gnutls", 6) == 0 ? gtls_handshakes(k)
-                    : strncmp(o.profile, "ossl", 4) == 0
-                        ? ossl_handshakes(k)
-                        : (bench_die("unknown --profile %s", o.profile), (bench_m){0});
+        void (*step)(void *, int, bench_m *) =
+            strncmp(o.profile, "dk", 2) == 0       ? dk_handshake_step
+            : strncmp(o.profile, "gnutls", 6) == 0 ? gtls_handshake_step
+            : strncmp(o.profile, "ossl", 4) == 0   ? ossl_handshake_step
+                                                   : NULL;
+        if (!step) bench_die("unknown --profile %s", o.profile);
+        bench_step st = {step, &k};
+        bench_m m = bench_measure(&st, 1, 10)[0];
         printf("%s: %.0f handshakes in %.3f cpu-s\n", o.profile, m.ops, m.cpu);
         return 0;
     }

@@ -301,12 +301,6 @@ void ossl_handshake_step(void *arg, int n, bench_m *m)
     }
 }
 
-bench_m ossl_handshakes(hs_kind k)
-{
-    bench_step st = {ossl_handshake_step, &k};
-    return bench_measure(&st, 1, 10)[0];
-}
-
 size_t ossl_max_record(void)
 {
     return 16384;
