@@ -12,17 +12,6 @@
 #include "crypto/dk_crypto.h"
 #include "crypto_test_util.h"
 
-static dk_pkey *load_key(const char *name)
-{
-    size_t len;
-    char path[128];
-    snprintf(path, sizeof path, "certs/%s", name);
-    char *pem = read_vector_file(path, &len);
-    dk_pkey *k = dk_pkey_from_pem(pem, len);
-    free(pem);
-    return k;
-}
-
 /* The public key of the first certificate in a PEM file. */
 static dk_pkey *load_cert_key(const char *name)
 {
@@ -54,15 +43,15 @@ static void test_key_formats_and_types(void **state)
         {"ed25519.key", DK_PKEY_ED25519},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        dk_pkey *k = load_key(keys[i].file);
+        dk_pkey *k = load_private_key(keys[i].file);
         if (!k) fail_msg("%s did not load", keys[i].file);
         assert_int_equal(dk_pkey_get_type(k), keys[i].type);
         dk_pkey_free(k);
     }
     /* Encrypted: refused without prompting for a passphrase. */
-    assert_null(load_key("ec-server.enc.key"));
+    assert_null(load_private_key("ec-server.enc.key"));
     /* A certificate is not a private key. */
-    assert_null(load_key("ec-server.pem"));
+    assert_null(load_private_key("ec-server.pem"));
     assert_null(dk_pkey_from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
                                  56));
     assert_null(dk_pkey_from_pem("", 0));
@@ -92,7 +81,7 @@ static void test_can_sign_scheme_matrix(void **state)
           DK_SIG_RSA_PSS_RSAE_SHA384}},
     };
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
-        dk_pkey *k = load_key(rows[r].file);
+        dk_pkey *k = load_private_key(rows[r].file);
         assert_non_null(k);
         for (size_t s = 0; s < sizeof k_all_schemes / sizeof k_all_schemes[0]; s++) {
             bool want = false;
@@ -196,7 +185,7 @@ static void test_sign_round_trip(void **state)
     for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) {
         const sig_case *c = &k_cases[i];
         print_message("scheme %04x\n", c->scheme);
-        dk_pkey *priv = load_key(c->key);
+        dk_pkey *priv = load_private_key(c->key);
         dk_pkey *pub = load_cert_key(c->cert);
         uint8_t sig[512];
         size_t n = 0;
@@ -224,7 +213,7 @@ static void test_sign_round_trip(void **state)
 static void test_sign_wrong_scheme(void **state)
 {
     (void)state;
-    dk_pkey *ec = load_key("ec-server.key");
+    dk_pkey *ec = load_private_key("ec-server.key");
     dk_pkey *rsa = load_cert_key("rsa-server.pem");
     uint8_t sig[512];
     size_t n;
@@ -261,7 +250,7 @@ static void test_pkey_matches_cert(void **state)
         char *pem = read_vector_file(path, &len);
         assert_int_equal(dk_chain_from_pem(pem, len, &certs[i]), DK_OK);
         free(pem);
-        keys[i] = load_key(pairs[i][0]);
+        keys[i] = load_private_key(pairs[i][0]);
         assert_non_null(keys[i]);
     }
     for (size_t k = 0; k < 5; k++)

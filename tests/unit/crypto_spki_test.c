@@ -226,18 +226,6 @@ static dk_trust *trust_of(const char *name)
     return t;
 }
 
-static dk_pkey *private_key(const char *name)
-{
-    size_t len;
-    char path[128];
-    snprintf(path, sizeof path, "certs/%s", name);
-    char *pem = read_vector_file(path, &len);
-    dk_pkey *k = dk_pkey_from_pem(pem, len);
-    free(pem);
-    assert_non_null(k);
-    return k;
-}
-
 static uint16_t scheme_of(const dk_pkey *k)
 {
     switch (dk_pkey_get_type(k)) {
@@ -256,7 +244,8 @@ static uint16_t scheme_of(const dk_pkey *k)
  * and nothing else. */
 static void check_leaf_key(const dk_pkey *leaf, const char *key_file)
 {
-    dk_pkey *priv = private_key(key_file);
+    dk_pkey *priv = load_private_key(key_file);
+    assert_non_null(priv);
     uint16_t scheme = scheme_of(priv);
     assert_int_equal(dk_pkey_get_type(leaf), dk_pkey_get_type(priv));
     assert_true(dk_pkey_can_sign_scheme(leaf, scheme));
@@ -489,7 +478,8 @@ static void test_leaf_info(void **state)
             assert_int_equal(dk_cert_leaf_info(ch.der[0], ch.len[0], &k, cn, sizeof cn), DK_OK);
             check_leaf_key(k, keys[i]);
             dk_pkey_free(k);
-            dk_pkey *priv = private_key(keys[i]);
+            dk_pkey *priv = load_private_key(keys[i]);
+            assert_non_null(priv);
             assert_true(dk_pkey_matches_cert(priv, ch.der[0], ch.len[0]));
             dk_pkey_free(priv);
             dk_spki_set_enabled(was);

@@ -72,6 +72,19 @@ static inline void load_chain(const char *name, dk_chain *c)
     free(pem);
 }
 
+/* A private key from tests/vectors/certs/<name> (PEM); NULL if it does not
+ * load. */
+static inline dk_pkey *load_private_key(const char *name)
+{
+    size_t len;
+    char path[128];
+    snprintf(path, sizeof path, "certs/%s", name);
+    char *pem = read_vector_file(path, &len);
+    dk_pkey *k = dk_pkey_from_pem(pem, len);
+    free(pem);
+    return k;
+}
+
 static inline void write_pem(const char *path, const uint8_t *der, size_t len)
 {
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
