@@ -146,7 +146,14 @@ typedef struct loop_records {
     double dtls_server_us, plain_server_us, dtls_both_us, plain_both_us;
     double aead_us;
     bool aead_tls_path;
+    /* (CPU/record above plain UDP's) / seal+open floor, the server's and
+     * both processes' (over two floors): the median over the pairs of
+     * segments, each with the floor timed right after it */
+    double server_x_aead, both_x_aead;
 } loop_records;
-loop_records loop_record_rate(double seconds, unsigned batch, bool gso);
+/* spin: the client busy-waits for echoes instead of blocking in poll()
+ * (bench_loop.c, wait_echoes: why); its empty receive calls are taken out of
+ * the client's CPU. */
+loop_records loop_record_rate(double seconds, unsigned batch, bool gso, bool spin);
 
 #endif
