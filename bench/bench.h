@@ -121,6 +121,20 @@ void floor_handshake_step(void *arg, int n, bench_m *m);
 void *floor_records_open(size_t len, bool tls_path);
 void floor_records_step(void *loop, int n, bench_m *m);
 void floor_records_close(void *loop);
+/* The same construction framed as a DTLS record (13-byte header,
+ * nonce_explicit, content, tag) for the socket loop's AEAD echo: content at
+ * RAW_REC_CONTENT, sealed and opened in place. key_id picks the key; the
+ * opening side uses the sealing side's key_id. */
+#define RAW_REC_EXPLICIT 8
+#define RAW_REC_CONTENT (13 + RAW_REC_EXPLICIT)
+#define RAW_REC_OVERHEAD (RAW_REC_CONTENT + 16)
+typedef struct raw_rec raw_rec;
+raw_rec *raw_rec_new(bool seal, uint8_t key_id);
+void raw_rec_free(raw_rec *r);
+/* Seals content_len bytes at d + RAW_REC_CONTENT; returns the datagram's length. */
+size_t raw_rec_seal(raw_rec *r, uint8_t *d, size_t content_len, uint64_t seq);
+/* Opens a datagram of len bytes in place; false when it does not verify. */
+bool raw_rec_open(raw_rec *r, uint8_t *d, size_t len);
 
 /* ---- heap accounting (bench_heap.c) ---- */
 void heap_start(void);
@@ -136,20 +150,26 @@ typedef struct loop_result {
 } loop_result;
 loop_result loop_handshakes(size_t clients, size_t in_flight, unsigned batch, bool gso);
 /* Records per second through the socket: 1200-byte records echoed by the
- * endpoint, against the same pattern over plain UDP; CPU per echoed record
- * (microseconds) of the server process and of both processes, over the timed
- * loop only; and the seal+open floor measured between the segments (the
- * cheaper EVP path: aead_tls_path says which). */
+ * endpoint, against the same pattern over plain UDP and over an AEAD echo
+ * (plain UDP whose server opens and seals each datagram as a raw record in
+ * place, and whose client seals and opens them: the AEAD alone through the
+ * same socket path); CPU per echoed record (microseconds) of the server
+ * process and of both processes, over the timed loop only; and the seal+open
+ * floor measured between the segments (the cheaper EVP path: aead_tls_path
+ * says which). */
 typedef struct loop_records {
-    double dtls_per_s, plain_per_s;
+    double dtls_per_s, plain_per_s, aead_per_s;
     double dtls_syscalls_per_dgram, plain_syscalls_per_dgram;
-    double dtls_server_us, plain_server_us, dtls_both_us, plain_both_us;
+    double dtls_server_us, plain_server_us, aead_server_us;
+    double dtls_both_us, plain_both_us, aead_both_us;
     double aead_us;
     bool aead_tls_path;
-    /* (CPU/record above plain UDP's) / seal+open floor, the server's and
-     * both processes' (over two floors): the median over the pairs of
-     * segments, each with the floor timed right after it */
-    double server_x_aead, both_x_aead;
+    /* Medians over the segment groups, each figure from its own group:
+     * x_aead: (CPU/record - plain UDP's) / (the AEAD echo's - plain UDP's),
+     * the server's and both processes'; x_floor: the same over the in-process
+     * seal+open floor (twice for both); aead_echo_x_floor: the AEAD echo's
+     * server CPU above plain UDP's over the floor. */
+    double server_x_aead, both_x_aead, server_x_floor, both_x_floor, aead_echo_x_floor;
 } loop_records;
 /* spin: the client busy-waits for echoes instead of blocking in poll()
  * (bench_loop.c, wait_echoes: why); its empty receive calls are taken out of

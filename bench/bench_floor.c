@@ -340,3 +340,66 @@ void floor_records_close(void *arg)
     EVP_CIPHER_free(l->gcm);
     free(l);
 }
+
+/* ---- raw records for the socket loop's AEAD echo ---------------------------
+ * The floor's TLS record construction, framed as a DTLS record: a 13-byte
+ * header (type, version, epoch || sequence, length), nonce_explicit, content,
+ * tag. No protocol around it: no replay window, no epochs, no connection. */
+struct raw_rec {
+    EVP_CIPHER_CTX *ctx;
+    bool seal;
+};
+
+raw_rec *raw_rec_new(bool seal, uint8_t key_id)
+{
+    raw_rec *r = calloc(1, sizeof *r);
+    EVP_CIPHER *gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+    uint8_t key[16] = {key_id}, salt[4] = {key_id, 1};
+    if (!r || !gcm || !(r->ctx = EVP_CIPHER_CTX_new()) ||
+        EVP_CipherInit_ex(r->ctx, gcm, NULL, key, NULL, seal) != 1)
+        ossl_die("raw record");
+    EVP_CIPHER_free(gcm);
+    OSSL_PARAM fixed[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED,
+                                                             salt, sizeof salt),
+                           OSSL_PARAM_construct_end()};
+    if (EVP_CIPHER_CTX_set_params(r->ctx, fixed) != 1) ossl_die("raw record iv");
+    r->seal = seal;
+    return r;
+}
+
+void raw_rec_free(raw_rec *r)
+{
+    if (!r) return;
+    EVP_CIPHER_CTX_free(r->ctx);
+    free(r);
+}
+
+static bool raw_cipher(raw_rec *r, uint8_t *d, size_t frag)
+{
+    size_t aad_len = r->seal ? frag - 16 : frag;
+    uint8_t aad[13];
+    memcpy(aad, d + 3, 8);
+    memcpy(aad + 8, d, 3);
+    aad[11] = (uint8_t)(aad_len >> 8);
+    aad[12] = (uint8_t)aad_len;
+    OSSL_PARAM p[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_AAD, aad, 13),
+                       OSSL_PARAM_construct_end()};
+    return EVP_CIPHER_CTX_set_params(r->ctx, p) == 1 &&
+           EVP_Cipher(r->ctx, d + 13, d + 13, (unsigned)frag) > 0;
+}
+
+size_t raw_rec_seal(raw_rec *r, uint8_t *d, size_t content_len, uint64_t seq)
+{
+    size_t frag = RAW_REC_EXPLICIT + content_len + 16;
+    d[0] = 23, d[1] = 0xfe, d[2] = 0xfd;
+    for (int i = 0; i < 8; i++) d[3 + i] = (uint8_t)(seq >> (56 - 8 * i));
+    d[11] = (uint8_t)(frag >> 8), d[12] = (uint8_t)frag;
+    if (!raw_cipher(r, d, frag)) ossl_die("raw seal");
+    return 13 + frag;
+}
+
+bool raw_rec_open(raw_rec *r, uint8_t *d, size_t len)
+{
+    if (len < RAW_REC_OVERHEAD || (size_t)(d[11] << 8 | d[12]) != len - 13) return false;
+    return raw_cipher(r, d, len - 13);
+}

@@ -7,7 +7,8 @@
  * loop_record_rate: one established client sends 1200-byte records with a
  * window of 32 outstanding; the endpoint echoes them. The same pattern over
  * plain UDP (an echo loop with the same recvmmsg/sendmmsg batching) is the
- * baseline. Besides records per wall second it reports CPU per echoed record
+ * baseline, and over an AEAD echo (the same loop plus a raw AES-128-GCM open
+ * and seal per datagram) the AEAD's own cost through the socket. Besides records per wall second it reports CPU per echoed record
  * over the timed loop only (after the handshake): the server process's (its
  * CPU clock read from here with clock_getcpuclockid) and both processes'.
  * Per echoed record the server opens one record and seals one; the client
@@ -121,8 +122,11 @@ static void set_bufs(int fd)
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
 }
 
-/* The plain UDP echo: recvmmsg, then sendmmsg of the same datagrams. */
-static void serve_plain(int port_fd, unsigned batch)
+/* The plain UDP echo: recvmmsg, then sendmmsg of the same datagrams. With
+ * aead, each datagram is a raw record (bench_floor.c: raw_rec) that is opened
+ * and sealed again in place, with nothing else around it: the AEAD's own cost
+ * through the same socket path. */
+static void serve_udp(int port_fd, unsigned batch, bool aead)
 {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -131,6 +135,8 @@ static void serve_plain(int port_fd, unsigned batch)
     socklen_t len = sizeof a;
     getsockname(fd, (struct sockaddr *)&a, &len);
     if (write(port_fd, &a.sin_port, sizeof a.sin_port) != sizeof a.sin_port) _exit(3);
+    raw_rec *open = aead ? raw_rec_new(false, 1) : NULL, *seal = aead ? raw_rec_new(true, 2) : NULL;
+    uint64_t seq = 0;
     static uint8_t bufs[64][2048];
     struct mmsghdr msg[64];
     struct iovec iov[64];
@@ -148,12 +154,19 @@ static void serve_plain(int port_fd, unsigned batch)
         st.recv_calls++;
         int n = recvmmsg(fd, msg, batch, MSG_DONTWAIT, NULL);
         if (n <= 0) continue;
-        for (int i = 0; i < n; i++) iov[i].iov_len = msg[i].msg_len;
+        for (int i = 0; i < n; i++) {
+            iov[i].iov_len = msg[i].msg_len;
+            if (!aead) continue;
+            if (!raw_rec_open(open, bufs[i], msg[i].msg_len)) bench_die("aead echo: open");
+            iov[i].iov_len = raw_rec_seal(seal, bufs[i], msg[i].msg_len - RAW_REC_OVERHEAD, seq++);
+        }
         st.send_calls++;
         if (sendmmsg(fd, msg, (unsigned)n, 0) < 0) st.send_errors++;
         st.datagrams_in += (uint64_t)n;
         st.datagrams_out += (uint64_t)n;
     }
+    raw_rec_free(open);
+    raw_rec_free(seal);
     report(port_fd, &st);
     _exit(0);
 }
@@ -164,7 +177,9 @@ typedef struct child {
     uint16_t port;
 } child;
 
-static child spawn(bool plain, unsigned batch, bool gso)
+typedef enum { SERVE_DTLS, SERVE_PLAIN, SERVE_AEAD } serve_kind;
+
+static child spawn(serve_kind kind, unsigned batch, bool gso)
 {
     int p[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, p) != 0) bench_die("socketpair");
@@ -176,7 +191,7 @@ static child spawn(bool plain, unsigned batch, bool gso)
         struct sigaction sa = {0};
         sa.sa_handler = on_term;
         sigaction(SIGTERM, &sa, NULL);
-        if (plain) serve_plain(p[1], batch);
+        if (kind != SERVE_DTLS) serve_udp(p[1], batch, kind == SERVE_AEAD);
         serve_dtls(p[1], batch, gso);
     }
     close(p[1]);
@@ -290,7 +305,7 @@ static void client_timers(lclient *cls, size_t w, uint64_t now, size_t *failed, 
 loop_result loop_handshakes(size_t clients, size_t in_flight, unsigned batch, bool gso)
 {
     raise_fd_limit(in_flight);
-    child ch = spawn(false, batch, gso);
+    child ch = spawn(SERVE_DTLS, batch, gso);
     dk_config *cfg = mk_client_cfg();
     lclient *cls = calloc(in_flight, sizeof *cls);
     struct epoll_event *evs = calloc(in_flight, sizeof *evs);
@@ -335,13 +350,20 @@ loop_result loop_handshakes(size_t clients, size_t in_flight, unsigned batch, bo
 
 /* ---- records through the socket ----------------------------------------------
  *
- * Both servers run side by side; the client alternates between them in short
- * segments (PAIRS per mode), with the in-process seal+open floor (both EVP
- * paths) timed after each pair, so that whatever else loads the machine
- * weighs on all three alike. Each segment stops sending at its end and drains
- * the records still in flight, so it accounts only for its own. The x-aead
- * figures are the median over the pairs of each pair's own figure, since a
- * burst of load from another tenant lands on one pair, not on all. */
+ * Three servers run side by side (the endpoint, plain UDP, the AEAD echo);
+ * the client takes turns among them in short segments, one each per group
+ * (PAIRS groups), with the in-process seal+open floor (both EVP paths) timed
+ * after each group, so that whatever else loads the machine weighs on all
+ * alike. Each segment stops sending at its end and drains the records still
+ * in flight, so it accounts only for its own. The ratios are the median over
+ * the groups of each group's own figure, since a burst of load from another
+ * tenant lands on one group, not on all.
+ *
+ * Why the AEAD echo: on this two-CPU machine the AEAD costs more in the loop
+ * than in a hot loop, since the server's seal and open run while the client
+ * seals and opens on the other CPU, and the two slow each other down (two
+ * floor loops at once, one per CPU, each run about 1.4x slower than one
+ * alone); the AEAD echo puts its seal and open under the same conditions. */
 
 #define PAIRS 16
 
@@ -361,16 +383,14 @@ typedef struct rec_acc {
 
 typedef struct rec_side {
     int fd;
-    dk_conn *c;       /* dtlskit client connection, or NULL for plain UDP */
+    dk_conn *c;       /* dtlskit client connection, or NULL */
+    raw_rec *seal, *open; /* the AEAD echo's raw records, or NULL */
+    uint64_t seq;
     clockid_t server; /* the server process's CPU clock */
     bool spin;        /* busy-wait for echoes (see wait_echoes) */
     rec_acc acc;
 } rec_side;
 
-/* dtlskit seals each record straight into its send slot
- * (dk_conn_write_datagram, as the endpoint does) and reads the echo where it
- * was decrypted (dk_conn_read_view, as the endpoint does); plain UDP sends
- * the same 1200 bytes and counts what comes back. */
 /* The client waits for echoes either blocked in poll() or, with spin, by
  * calling recvmmsg without blocking until something comes (counting the empty
  * calls, whose CPU is taken out of the client's figure). A spinning client is
@@ -399,6 +419,12 @@ static int wait_echoes(rec_side *s, struct mmsghdr *msg)
     }
 }
 
+/* dtlskit seals each record straight into its send slot
+ * (dk_conn_write_datagram, as the endpoint does) and reads the echo where it
+ * was decrypted (dk_conn_read_view, as the endpoint does); the AEAD echo's
+ * client copies the content into its send slot and seals it there, and opens
+ * the echo in place; plain UDP sends the same 1200 bytes and counts what
+ * comes back. */
 static void segment(rec_side *s, double seconds)
 {
     static uint8_t rec[REC_LEN], out[WINDOW][REC_LEN + 64], in[WINDOW][2048];
@@ -419,6 +445,10 @@ static void segment(rec_side *s, double seconds)
                 p = out[n_out];
                 if (dk_conn_write_datagram(s->c, rec, sizeof rec, p, sizeof out[0], &n) != DK_OK)
                     bench_die("dtls records: write");
+            } else if (s->seal) {
+                p = out[n_out];
+                memcpy(p + RAW_REC_CONTENT, rec, sizeof rec);
+                n = raw_rec_seal(s->seal, p, sizeof rec, s->seq++);
             }
             iov[n_out] = (struct iovec){p, n};
             msg[n_out].msg_hdr = (struct msghdr){.msg_iov = &iov[n_out], .msg_iovlen = 1};
@@ -438,6 +468,11 @@ static void segment(rec_side *s, double seconds)
         }
         for (int i = 0; i < got; i++) {
             outstanding--;
+            if (s->open) {
+                if (!raw_rec_open(s->open, in[i], msg[i].msg_len)) bench_die("aead echo: open");
+                done++;
+                continue;
+            }
             if (!s->c) {
                 done++;
                 continue;
@@ -518,7 +553,8 @@ static void fill(const rec_acc *a, double empty_cost, double *per_s, double *ser
 loop_records loop_record_rate(double seconds, unsigned batch, bool gso, bool spin)
 {
     loop_records res = {0};
-    child dch = spawn(false, batch, gso), pch = spawn(true, batch, false);
+    child dch = spawn(SERVE_DTLS, batch, gso), pch = spawn(SERVE_PLAIN, batch, false),
+          ach = spawn(SERVE_AEAD, batch, false);
     dk_config *cfg = mk_client_cfg();
     lclient cl;
     int epfd = epoll_create1(0);
@@ -533,15 +569,17 @@ loop_records loop_record_rate(double seconds, unsigned batch, bool gso, bool spi
     if (epoll_ctl(epfd, EPOLL_CTL_DEL, cl.fd, NULL) != 0) bench_die("epoll del");
     rec_side d = {.fd = cl.fd, .c = cl.c, .server = child_clock(&dch), .spin = spin};
     rec_side p = {.fd = client_socket(pch.port), .server = child_clock(&pch), .spin = spin};
+    rec_side a = {.fd = client_socket(ach.port), .server = child_clock(&ach), .spin = spin,
+                  .seal = raw_rec_new(true, 1), .open = raw_rec_new(false, 2)};
+    rec_side *sides[3] = {&d, &p, &a};
     double empty_cost = spin ? empty_recv_cost() : 0;
     bench_m ft = {0}, fg = {0};
-    double xs[PAIRS], xb[PAIRS];
+    double xs[PAIRS], xb[PAIRS], fs[PAIRS], fb[PAIRS], af[PAIRS];
     double run_s = bench_run_s;
     bench_run_s = seconds / PAIRS / 4;
     for (int i = 0; i < PAIRS; i++) {
-        rec_acc d0 = d.acc, p0 = p.acc;
-        segment(i % 2 ? &p : &d, seconds / PAIRS);
-        segment(i % 2 ? &d : &p, seconds / PAIRS);
+        rec_acc d0 = d.acc, p0 = p.acc, a0 = a.acc;
+        for (int k = 0; k < 3; k++) segment(sides[(i + k) % 3], seconds / PAIRS);
         double f_us[2];
         for (int k = 0; k < 2; k++) {
             bench_m m = bench_loop_alone(floor_records_open(REC_LEN, (i + k) % 2 == 0),
@@ -551,20 +589,32 @@ loop_records loop_record_rate(double seconds, unsigned batch, bool gso, bool spi
             f->cpu += m.cpu;
             f_us[k] = m.cpu / m.ops * 1e6;
         }
-        rec_acc dd = acc_since(&d.acc, &d0), pp = acc_since(&p.acc, &p0);
-        double unused, ds, db, ps, pb, floor_us = fmin(f_us[0], f_us[1]);
+        rec_acc dd = acc_since(&d.acc, &d0), pp = acc_since(&p.acc, &p0),
+                aa = acc_since(&a.acc, &a0);
+        double unused, ds, db, ps, pb, as, ab, floor_us = fmin(f_us[0], f_us[1]);
         fill(&dd, empty_cost, &unused, &ds, &db);
         fill(&pp, empty_cost, &unused, &ps, &pb);
-        xs[i] = (ds - ps) / floor_us;
-        xb[i] = (db - pb) / (2 * floor_us);
+        fill(&aa, empty_cost, &unused, &as, &ab);
+        xs[i] = (ds - ps) / (as - ps);
+        xb[i] = (db - pb) / (ab - pb);
+        fs[i] = (ds - ps) / floor_us;
+        fb[i] = (db - pb) / (2 * floor_us);
+        af[i] = (as - ps) / floor_us;
     }
     bench_run_s = run_s;
     fill(&d.acc, empty_cost, &res.dtls_per_s, &res.dtls_server_us, &res.dtls_both_us);
     fill(&p.acc, empty_cost, &res.plain_per_s, &res.plain_server_us, &res.plain_both_us);
+    fill(&a.acc, empty_cost, &res.aead_per_s, &res.aead_server_us, &res.aead_both_us);
     res.aead_tls_path = ft.cpu / ft.ops <= fg.cpu / fg.ops;
     res.aead_us = (res.aead_tls_path ? ft.cpu / ft.ops : fg.cpu / fg.ops) * 1e6;
     res.server_x_aead = median(xs, PAIRS);
     res.both_x_aead = median(xb, PAIRS);
+    res.server_x_floor = median(fs, PAIRS);
+    res.both_x_floor = median(fb, PAIRS);
+    res.aead_echo_x_floor = median(af, PAIRS);
+    raw_rec_free(a.seal);
+    raw_rec_free(a.open);
+    close(a.fd);
     close(p.fd);
     client_end(&cl);
     close(epfd);
@@ -573,5 +623,6 @@ loop_records loop_record_rate(double seconds, unsigned batch, bool gso, bool spi
     res.dtls_syscalls_per_dgram = syscalls_per_dgram(&r.st);
     r = reap(&pch);
     res.plain_syscalls_per_dgram = syscalls_per_dgram(&r.st);
+    (void)reap(&ach);
     return res;
 }
