@@ -359,11 +359,12 @@ loop_result loop_handshakes(size_t clients, size_t in_flight, unsigned batch, bo
  * the groups of each group's own figure, since a burst of load from another
  * tenant lands on one group, not on all.
  *
- * Why the AEAD echo: on this two-CPU machine the AEAD costs more in the loop
- * than in a hot loop, since the server's seal and open run while the client
- * seals and opens on the other CPU, and the two slow each other down (two
- * floor loops at once, one per CPU, each run about 1.4x slower than one
- * alone); the AEAD echo puts its seal and open under the same conditions. */
+ * Why the AEAD echo: the same EVP calls cost more between system calls than
+ * in a hot loop (timed with the cycle counter around EVP_Cipher in the
+ * endpoint: 1.2-1.3x, on datagrams the kernel has just copied, with its
+ * packet work in the caches between records). The AEAD echo runs the floor's
+ * calls under those conditions, so the ratio against it is what the protocol
+ * and the endpoint add beyond them. */
 
 #define PAIRS 16
 
