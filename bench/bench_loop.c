@@ -92,7 +92,7 @@ static void serve_dtls(int port_fd, unsigned batch, bool gso)
     dk_endpoint_options_init(&o);
     o.server = cfg;
     o.batch = batch;
-    o.gso = gso;
+    o.no_gso = !gso;
     o.max_half_open = 65536;
     o.max_connections = 1 << 20;
     o.cb.on_data = echo_data;

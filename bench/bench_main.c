@@ -420,7 +420,7 @@ static void loopback_rows(const opts *o, int run)
 {
     if (!o->loopback) return;
     if (want(o, "loopback-10k")) {
-        loop_result b = loop_handshakes(o->clients, o->in_flight, 32, false);
+        loop_result b = loop_handshakes(o->clients, o->in_flight, 32, true);
         loop_result u = run == 0 ? loop_handshakes(o->clients / 4, o->in_flight / 4, 1, false) : b;
         if (b.failed) fprintf(stderr, "loopback: %zu handshakes failed\n", b.failed);
         add("loopback-10k", "wall-s", "-", true, NULL, b.wall_s, NAN);
@@ -493,8 +493,18 @@ static void loopback_rows(const opts *o, int run)
             loop_records one = loop_record_rate(secs, 1, false, true);
             add("loopback-records-1200.gso", "records/s", "no-gso", false, NULL, g.dtls_per_s,
                 r.dtls_per_s);
+            /* CPU above plain UDP's, each against the plain UDP server
+             * measured in its own run (the plain server never uses GSO). */
+            add("loopback-records-1200.gso-server-cpu-above-plain", "us-cpu/record", "no-gso",
+                true, NULL, g.dtls_server_us - g.plain_server_us,
+                r.dtls_server_us - r.plain_server_us);
+            add("loopback-records-1200.gso-both-cpu-above-plain", "us-cpu/record", "no-gso",
+                true, NULL, g.dtls_both_us - g.plain_both_us, r.dtls_both_us - r.plain_both_us);
             add("loopback-records-1200.batch1", "records/s", "batch=32", false, NULL,
                 one.dtls_per_s, r.dtls_per_s);
+            add("loopback-records-1200.batch1-server-cpu-above-plain", "us-cpu/record",
+                "batch=32", true, NULL, one.dtls_server_us - one.plain_server_us,
+                r.dtls_server_us - r.plain_server_us);
             add("loopback-records-1200.batch1-syscalls", "syscalls/datagram", "batch=32", true,
                 NULL, one.dtls_syscalls_per_dgram, r.dtls_syscalls_per_dgram);
         }

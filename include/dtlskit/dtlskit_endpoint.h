@@ -69,7 +69,9 @@ typedef struct dk_endpoint_options {
     size_t max_half_open;     /* handshakes in progress; 0: 4096 */
     uint32_t idle_timeout_ms; /* 0: 300000 (5 minutes); UINT32_MAX: none */
     unsigned batch;           /* datagrams per recvmmsg/sendmmsg, 1..64; 0: 32; 1: no batching */
-    bool gso;                 /* UDP GSO (UDP_SEGMENT) for runs of equal-size datagrams to one peer */
+    bool no_gso;              /* no UDP GSO (UDP_SEGMENT) for runs of equal-size datagrams to
+                                 one peer; GSO is used where the kernel offers it, and a
+                                 burst it refuses is sent again datagram by datagram */
     bool v6only;              /* an IPv6 socket is dual-stack unless set */
     int rcvbuf, sndbuf;       /* socket buffer sizes, best effort; 0: 4 MiB */
 } dk_endpoint_options;
@@ -86,6 +88,7 @@ typedef struct dk_endpoint_stats {
     uint64_t accepted, connected, closed, failed, idle_expired, superseded;
     uint64_t send_errors;
     uint64_t gso_sends;     /* messages sent as one GSO burst */
+    uint64_t gso_refused;   /* GSO bursts the kernel refused (GSO is then off for the socket) */
     size_t connections;     /* current, including R16 predecessors */
     size_t half_open;       /* current handshakes */
     size_t peak_connections, peak_half_open;

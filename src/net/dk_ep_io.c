@@ -52,7 +52,7 @@ dk_result dk_ep_socket_setup(dk_endpoint *ep, int fd)
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
     ep->gso_ok = false;
-    if (ep->o.gso) {
+    if (!ep->o.no_gso) {
         /* Probe: the option exists on this kernel (set to 0 = per message). */
         int zero = 0;
         ep->gso_ok = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
@@ -127,6 +127,34 @@ static bool wait_writable(dk_endpoint *ep)
     return poll(&p, 1, DK_EP_SEND_WAIT_MS) > 0;
 }
 
+/* A GSO burst the kernel refused (a device or socket that cannot do it,
+ * e.g. with SO_NO_CHECK set: EINVAL, or EIO): GSO goes off for this socket
+ * and the burst's datagrams go one by one. */
+static bool gso_refused(int err)
+{
+    return err == EINVAL || err == EIO || err == EMSGSIZE || err == EOPNOTSUPP;
+}
+
+static void tx_unbundle(dk_endpoint *ep, unsigned i)
+{
+    dk_ep_tx *t = &ep->tx;
+    ep->gso_ok = false;
+    ep->st.gso_refused++;
+    struct msghdr h = t->msg[i].msg_hdr;
+    h.msg_control = NULL;
+    h.msg_controllen = 0;
+    uint8_t *p = t->iov[i].iov_base;
+    size_t left = t->iov[i].iov_len;
+    while (left > 0) {
+        struct iovec one = {p, left < t->seg[i] ? left : t->seg[i]};
+        h.msg_iov = &one;
+        ep->st.send_calls++;
+        if (sendmsg(ep->fd, &h, 0) < 0) ep->st.send_errors++;
+        p += one.iov_len;
+        left -= one.iov_len;
+    }
+}
+
 /* Send messages [from, n); returns how many went (or were given up). */
 static unsigned tx_send(dk_endpoint *ep, unsigned from, unsigned n)
 {
@@ -134,12 +162,14 @@ static unsigned tx_send(dk_endpoint *ep, unsigned from, unsigned n)
     ep->st.send_calls++;
     if (n - from == 1 || ep->o.batch == 1) {
         ssize_t r = sendmsg(ep->fd, &t->msg[from].msg_hdr, 0);
-        return r >= 0 ? 1 : (errno == EAGAIN || errno == EINTR) ? 0 : (ep->st.send_errors++, 1u);
+        if (r >= 0) return 1;
+    } else {
+        int r = sendmmsg(ep->fd, &t->msg[from], n - from, 0);
+        if (r > 0) return (unsigned)r;
     }
-    int r = sendmmsg(ep->fd, &t->msg[from], n - from, 0);
-    if (r > 0) return (unsigned)r;
     if (errno == EAGAIN || errno == EINTR) return 0;
-    ep->st.send_errors++; /* e.g. ECONNREFUSED from an earlier ICMP: skip one */
+    if (t->nseg[from] > 1 && gso_refused(errno)) tx_unbundle(ep, from);
+    else ep->st.send_errors++; /* e.g. ECONNREFUSED from an earlier ICMP: skip one */
     return 1;
 }
 

@@ -420,18 +420,9 @@ static void test_no_empty_wakeups(void **state)
     free(t);
 }
 
-/* GSO: a burst of equal-size records to one peer leaves as GSO sends and
- * arrives as separate datagrams. */
-static void test_gso_burst(void **state)
+/* 32 records of 1000 bytes from the client, echoed: returns the stats. */
+static dk_endpoint_stats echo_burst(nh *t, nh_client *cl)
 {
-    nh *t = calloc(1, sizeof *t);
-    dk_endpoint_options o;
-    dk_endpoint_options_init(&o);
-    o.gso = true;
-    nh_init(t, "ec", &o);
-    t->echo = true;
-    nh_client *cl = nh_client_new(t);
-    nh_run(t, 5000, established);
     uint8_t rec[1000];
     memset(rec, 'x', sizeof rec);
     uint8_t buf[2048];
@@ -443,13 +434,55 @@ static void test_gso_burst(void **state)
     nh_pump(t);
     assert_int_equal(cl->rx_records, 32);
     assert_int_equal(cl->rx_bytes, 32 * sizeof rec);
-    dk_endpoint_stats st = stats(t);
+    return stats(t);
+}
+
+/* GSO (on by default): a burst of equal-size records to one peer leaves as
+ * GSO sends and arrives as separate datagrams. */
+static void test_gso_burst(void **state)
+{
+    nh *t = calloc(1, sizeof *t);
+    nh_init(t, "ec", NULL);
+    t->echo = true;
+    nh_client *cl = nh_client_new(t);
+    nh_run(t, 5000, established);
+    dk_endpoint_stats st = echo_burst(t, cl);
     if (st.gso_sends == 0) {
         nh_free(t);
         free(t);
-        skip(); /* the kernel refused UDP_SEGMENT */
+        skip(); /* the kernel has no UDP_SEGMENT */
     }
     assert_true(st.gso_sends >= 1);
+    assert_int_equal(st.gso_refused, 0);
+    assert_int_equal(st.send_errors, 0);
+    nh_free(t);
+    free(t);
+}
+
+/* A GSO burst the kernel refuses (SO_NO_CHECK makes it answer EINVAL) goes
+ * again datagram by datagram, and GSO stays off for that socket. */
+static void test_gso_refused(void **state)
+{
+    nh *t = calloc(1, sizeof *t);
+    nh_init(t, "ec", NULL);
+    t->echo = true;
+    nh_client *cl = nh_client_new(t);
+    nh_run(t, 5000, established);
+    int one = 1;
+    assert_int_equal(setsockopt(dk_endpoint_fd(t->ep), SOL_SOCKET, SO_NO_CHECK, &one, sizeof one), 0);
+    dk_endpoint_stats st = echo_burst(t, cl);
+    if (st.gso_sends == 0) {
+        nh_free(t);
+        free(t);
+        skip(); /* the kernel has no UDP_SEGMENT */
+    }
+    assert_int_equal(st.gso_refused, 1);
+    assert_int_equal(st.send_errors, 0);
+    uint64_t sends = st.gso_sends;
+    cl->rx_records = cl->rx_bytes = 0;
+    st = echo_burst(t, cl);
+    assert_int_equal(st.gso_sends, sends); /* no more bursts */
+    assert_int_equal(st.gso_refused, 1);
     nh_free(t);
     free(t);
 }
@@ -544,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_client_endpoint),
         cmocka_unit_test(test_no_empty_wakeups),
         cmocka_unit_test(test_gso_burst),
+        cmocka_unit_test(test_gso_refused),
         cmocka_unit_test(test_dual_stack),
         cmocka_unit_test(test_no_batching),
     };
