@@ -371,15 +371,20 @@ static void record_rows(const opts *o, int run, size_t max_len)
                  g_tls_floor_runs, g_floor_runs);
     }
     if (want(o, "records-max")) {
-        void *lp[2] = {dk_records_open(max_len), ossl_records_open(max_len)};
-        bench_step st[2] = {{dk_records_step, lp[0]}, {ossl_records_step, lp[1]}};
-        bench_m m[2];
-        measure_rotated(st, 2, run, 100, false, m);
-        bench_m d = m[0], s = m[1];
+        void *lp[3] = {dk_records_open(max_len), ossl_records_open(max_len),
+                       gtls_records_open(max_len)};
+        bench_step st[3] = {{dk_records_step, lp[0]}, {ossl_records_step, lp[1]},
+                            {gtls_records_step, lp[2]}};
+        bench_m m[3];
+        measure_rotated(st, 3, run, 100, false, m);
+        bench_m d = m[0], s = m[1], g = m[2];
         dk_records_close(lp[0]);
         ossl_records_close(lp[1]);
+        gtls_records_close(lp[2]);
         double mb = (double)max_len / 1e6;
         add("records-max-mbps", "MB/cpu-s", "openssl", false, NULL, rate(d) * mb, rate(s) * mb);
+        add("records-max-mbps.gnutls", "MB/cpu-s", "gnutls", false, NULL, rate(d) * mb,
+            rate(g) * mb);
     }
 }
 
