@@ -3,6 +3,7 @@
  * (4.2.3), and retransmitted as a whole on timeout (R17, R18) or when the
  * peer retransmits its previous flight. Also the output queue, single
  * records (application data, alerts) and the retransmission timer. */
+#include <pthread.h>
 #include <string.h>
 
 #include "conn/dk_conn_int.h"
@@ -102,22 +103,68 @@ dk_result dk_flight_add_ccs(dk_conn *c)
     return DK_OK;
 }
 
-dk_result dk_queue_datagram(dk_conn *c, const uint8_t *d, size_t len)
+/* The output queue's first size. After the handshake a connection holds
+ * no output buffer while it is drained (dk_outq_trim); the buffer a drained
+ * queue gives up is kept as this thread's spare, and the next queue that
+ * starts takes it: the write + poll path allocates nothing after its first
+ * record. The queue holds only what was sent (epoch-0 flights are public,
+ * the rest is ciphertext), so the spare carries no secret. */
+#define DK_OUTQ_MIN 2048
+static _Thread_local uint8_t *t_spare;
+static pthread_key_t g_spare_key;
+static pthread_once_t g_spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_free(void *unused)
 {
-    if (len == 0) return DK_OK;
-    if (len > 0xFFFF) return DK_ERR_INTERNAL;
-    if (c->outq_len + len + 2 > c->outq_cap) {
-        size_t cap = c->outq_cap ? c->outq_cap : 2048;
-        while (cap < c->outq_len + len + 2) cap *= 2;
-        if (cap > (1u << 20)) return DK_ERR_LIMIT; /* application is not draining */
+    (void)unused;
+    dk_free(t_spare);
+    t_spare = NULL;
+}
+
+static void spare_key(void) { (void)pthread_key_create(&g_spare_key, spare_free); }
+
+/* Room for one more datagram of len bytes behind its 2-byte length. */
+static uint8_t *outq_reserve(dk_conn *c, size_t len)
+{
+    if (len > 0xFFFF) return NULL;
+    size_t need = c->outq_len + len + 2;
+    if (need > c->outq_cap) {
+        if (!c->outq && need <= DK_OUTQ_MIN && t_spare) {
+            c->outq = t_spare;
+            t_spare = NULL;
+            c->outq_cap = DK_OUTQ_MIN;
+            return c->outq + 2;
+        }
+        size_t cap = c->outq_cap ? c->outq_cap : DK_OUTQ_MIN;
+        while (cap < need) cap *= 2;
+        if (cap > (1u << 20)) return NULL; /* application is not draining */
         uint8_t *p = dk_realloc(c->outq, cap);
-        if (!p) return DK_ERR_NOMEM;
+        if (!p) return NULL;
         c->outq = p;
         c->outq_cap = cap;
     }
+    return c->outq + c->outq_len + 2;
+}
+
+static void outq_commit(dk_conn *c, size_t len)
+{
     dk_store_u16(c->outq + c->outq_len, (uint16_t)len);
-    memcpy(c->outq + c->outq_len + 2, d, len);
     c->outq_len += len + 2;
+}
+
+static dk_result outq_full(const dk_conn *c, size_t len)
+{
+    return len > 0xFFFF ? DK_ERR_INTERNAL : c->outq_len + len + 2 > (1u << 20) ? DK_ERR_LIMIT
+                                                                               : DK_ERR_NOMEM;
+}
+
+dk_result dk_queue_datagram(dk_conn *c, const uint8_t *d, size_t len)
+{
+    if (len == 0) return DK_OK;
+    uint8_t *p = outq_reserve(c, len);
+    if (!p) return outq_full(c, len);
+    memcpy(p, d, len);
+    outq_commit(c, len);
     return DK_OK;
 }
 
@@ -164,18 +211,34 @@ dk_result dk_seal_record(dk_conn *c, uint8_t type, const uint8_t *pt, size_t len
 void dk_outq_trim(dk_conn *c)
 {
     if (c->outq_off < c->outq_len || c->state == DK_STATE_HANDSHAKING) return;
+    if (c->outq && c->outq_cap == DK_OUTQ_MIN && !t_spare) {
+        (void)pthread_once(&g_spare_once, spare_key);
+        /* the key's value only makes the thread's exit free the spare */
+        if (pthread_setspecific(g_spare_key, &t_spare) == 0) {
+            t_spare = c->outq;
+            c->outq = NULL;
+        }
+    }
     dk_free(c->outq);
     c->outq = NULL;
     c->outq_cap = c->outq_len = c->outq_off = 0;
 }
 
+/* A record sealed straight into the output queue. */
 dk_result dk_send_record(dk_conn *c, uint8_t type, const uint8_t *pt, size_t len)
 {
-    uint8_t dg[DK_MAX_MTU + 64];
+    size_t max = len + record_overhead(c, c->wepoch);
+    if (max > DK_MAX_MTU + 64) return DK_ERR_TOO_LARGE;
+    uint8_t *p = outq_reserve(c, max);
+    if (!p) return outq_full(c, max);
     size_t used = 0;
-    if (len + record_overhead(c, c->wepoch) > sizeof dg) return DK_ERR_TOO_LARGE;
-    DK_TRY(seal_into(c, type, c->wepoch, pt, len, dg, sizeof dg, &used));
-    return dk_queue_datagram(c, dg, used);
+    dk_result r = seal_into(c, type, c->wepoch, pt, len, p, max, &used);
+    if (r != DK_OK) {
+        if (c->outq_len == 0) dk_outq_trim(c);
+        return r;
+    }
+    outq_commit(c, used);
+    return DK_OK;
 }
 
 /* R35: "Alert messages are not retransmitted at all". */
