@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "conn/dk_conn_int.h"
@@ -411,11 +412,46 @@ static void test_queued_write_allocates_nothing(void **st)
     dk_config_free(sc);
 }
 
+static void *write_once(void *arg)
+{
+    dk_conn *c = arg;
+    uint8_t msg[100] = {1}, dg[256];
+    size_t n;
+    if (dk_conn_write(c, msg, sizeof msg) != DK_OK) return "write";
+    if (dk_conn_poll_datagram(c, dg, sizeof dg, &n) != DK_OK) return "poll";
+    return NULL;
+}
+
+/* The spare a thread keeps is freed when the thread exits. */
+static void test_queued_write_spare_freed_at_thread_exit(void **st)
+{
+    (void)st;
+    dk_config *cc = dk_test_client_config("psk"), *sc = dk_test_server_config("psk");
+    dk_sim sim;
+    dk_sim_init(&sim, cc, sc, 37);
+    assert_int_equal(dk_sim_connect(&sim), DK_OK);
+    assert_true(dk_sim_handshake(&sim, 5000));
+    dk_alloc_stats a, b;
+    dk_alloc_stats_get(&a);
+    pthread_t t;
+    void *err = "not run";
+    assert_int_equal(pthread_create(&t, NULL, write_once, sim.c), 0);
+    assert_int_equal(pthread_join(t, &err), 0);
+    assert_null(err);
+    dk_alloc_stats_get(&b);
+    assert_true(b.allocs > a.allocs); /* the thread's queue buffer */
+    assert_int_equal(b.allocs - a.allocs, b.frees - a.frees);
+    dk_sim_free(&sim);
+    dk_config_free(cc);
+    dk_config_free(sc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_byte_for_byte),
         cmocka_unit_test(test_queued_write_allocates_nothing),
+        cmocka_unit_test(test_queued_write_spare_freed_at_thread_exit),
         cmocka_unit_test(test_hostname_mismatch_fails_with_reason),
         cmocka_unit_test(test_wrong_ca_unknown_issuer),
         cmocka_unit_test(test_client_fails_closed),
