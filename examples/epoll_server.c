@@ -23,10 +23,9 @@
 #define MAX_PEERS 256
 
 struct peer {
-    struct sockaddr_storage addr; /* zero when the slot is free */
+    struct sockaddr_storage addr;
     socklen_t len;
-    dk_conn *conn; /* current connection */
-    dk_conn *old;  /* established predecessor while a new handshake runs */
+    dk_peer *dp; /* NULL when the slot is free; holds the R16 old association too */
 };
 
 static struct peer peers[MAX_PEERS];
@@ -43,10 +42,10 @@ static struct peer *lookup(const struct sockaddr_storage *a, socklen_t len, bool
 {
     struct peer *free_slot = NULL;
     for (int i = 0; i < MAX_PEERS; i++) {
-        if (peers[i].conn != NULL && peers[i].len == len && memcmp(&peers[i].addr, a, len) == 0) {
+        if (peers[i].dp != NULL && peers[i].len == len && memcmp(&peers[i].addr, a, len) == 0) {
             return &peers[i];
         }
-        if (peers[i].conn == NULL && free_slot == NULL) {
+        if (peers[i].dp == NULL && free_slot == NULL) {
             free_slot = &peers[i];
         }
     }
@@ -57,33 +56,25 @@ static struct peer *lookup(const struct sockaddr_storage *a, socklen_t len, bool
     return create ? free_slot : NULL;
 }
 
-/* Echo what arrived, send what is queued, forget finished connections. */
-static void service(int fd, struct peer *p, dk_conn *c)
+/* Echo what arrived, send what is queued, forget a finished peer. */
+static void service(int fd, struct peer *p)
 {
     size_t n;
-    while (dk_conn_read(c, app, sizeof app, &n) == DK_OK) {
-        if (dk_conn_write(c, app, n) != DK_OK) {
+    while (dk_peer_read(p->dp, app, sizeof app, &n) == DK_OK) {
+        if (dk_conn_write(dk_peer_conn(p->dp), app, n) != DK_OK) {
             break;
         }
     }
-    while (dk_conn_poll_datagram(c, tx, sizeof tx, &n) == DK_OK) {
+    while (dk_peer_poll_datagram(p->dp, tx, sizeof tx, &n) == DK_OK) {
         (void)sendto(fd, tx, n, 0, (struct sockaddr *)&p->addr, p->len);
     }
-    dk_state st = dk_conn_state(c);
-    if (c == p->conn && st == DK_STATE_ESTABLISHED && p->old != NULL) {
-        dk_conn_free(p->old); /* the new association is established */
-        p->old = NULL;
-    }
-    if (st == DK_STATE_CLOSED || st == DK_STATE_FAILED) {
-        if (c == p->conn) {
-            printf("peer gone: %s\n", st == DK_STATE_CLOSED ? "closed" : dk_conn_error_reason(c));
-            fflush(stdout);
-            p->conn = p->old; /* a failed successor falls back to the old association */
-            p->old = NULL;
-        } else {
-            p->old = NULL;
-        }
-        dk_conn_free(c);
+    if (dk_peer_done(p->dp)) {
+        dk_conn *c = dk_peer_conn(p->dp);
+        printf("peer gone: %s\n",
+               dk_conn_state(c) == DK_STATE_CLOSED ? "closed" : dk_conn_error_reason(c));
+        fflush(stdout);
+        dk_peer_free(p->dp);
+        p->dp = NULL;
     }
 }
 
@@ -99,7 +90,7 @@ static void on_datagram(const dk_config *cfg, int fd, struct sockaddr_storage *a
             (void)sendto(fd, tx, out_len, 0, (struct sockaddr *)a, alen);
         }
         if (v != DK_GATE_ACCEPT || (p = lookup(a, alen, true)) == NULL ||
-            (p->conn = dk_conn_new(cfg, a, alen)) == NULL) {
+            (p->dp = dk_peer_new(dk_conn_new(cfg, a, alen))) == NULL) {
             return;
         }
         if (out_len > 0) { /* a fragmented ClientHello, reassembled by the gate */
@@ -107,25 +98,10 @@ static void on_datagram(const dk_config *cfg, int fd, struct sockaddr_storage *a
             len = out_len;
         }
     }
-    static uint8_t copy[65536];
-    memcpy(copy, rx, len); /* receive decrypts in place; a successor needs the original */
-    dk_result r = dk_conn_receive(p->conn, rx, len, now);
-    if (r == DK_NEW_HANDSHAKE) {
-        dk_conn *succ = dk_conn_new_successor(p->conn);
-        if (succ == NULL) {
-            return;
-        }
-        if (dk_conn_state(p->conn) == DK_STATE_ESTABLISHED && p->old == NULL) {
-            p->old = p->conn; /* keep it until the successor is established */
-        } else {
-            dk_conn_free(p->conn);
-        }
-        p->conn = succ;
-        memcpy(rx, copy, len);
-        r = dk_conn_receive(succ, rx, len, now);
-    }
-    (void)r; /* failures show in the connection state */
-    service(fd, p, p->conn);
+    /* A ClientHello that restarts the handshake gets a successor inside
+     * dk_peer_receive (R16); failures show in the connection's state. */
+    (void)dk_peer_receive(p->dp, rx, len, now);
+    service(fd, p);
 }
 
 /* Milliseconds until the earliest deadline, -1 for none. */
@@ -133,11 +109,8 @@ static int next_timeout(void)
 {
     uint64_t d = UINT64_MAX, now = now_ms();
     for (int i = 0; i < MAX_PEERS; i++) {
-        dk_conn *cs[2] = { peers[i].conn, peers[i].old };
-        for (int k = 0; k < 2; k++) {
-            if (cs[k] != NULL && dk_conn_next_timeout(cs[k]) < d) {
-                d = dk_conn_next_timeout(cs[k]);
-            }
+        if (peers[i].dp != NULL && dk_peer_next_timeout(peers[i].dp) < d) {
+            d = dk_peer_next_timeout(peers[i].dp);
         }
     }
     return d == UINT64_MAX ? -1 : d <= now ? 0 : (int)(d - now);
@@ -147,16 +120,12 @@ static void run_timers(int fd)
 {
     uint64_t now = now_ms();
     for (int i = 0; i < MAX_PEERS; i++) {
-        for (int k = 0; k < 2; k++) {
-            dk_conn *c = k == 0 ? peers[i].conn : peers[i].old; /* service() may free */
-            if (c == NULL || dk_conn_next_timeout(c) > now) {
-                continue;
-            }
-            if (dk_conn_handle_timeout(c, now) != DK_OK) {
-                /* a handshake timeout: the state is FAILED, service() frees it */
-            }
-            service(fd, &peers[i], c);
+        if (peers[i].dp == NULL || dk_peer_next_timeout(peers[i].dp) > now) {
+            continue;
         }
+        /* a handshake timeout leaves the state FAILED; service() frees it */
+        (void)dk_peer_handle_timeout(peers[i].dp, now);
+        service(fd, &peers[i]);
     }
 }
 

@@ -195,6 +195,41 @@ DK_API DK_CHECK dk_result dk_conn_connect(dk_conn *c, uint64_t now_ms);
 #define DK_NEW_HANDSHAKE 1
 DK_API dk_conn *dk_conn_new_successor(const dk_conn *old);
 
+/* ---- One peer's associations on a server (R16) ------------------------
+ * For a server with its own socket loop (the endpoint, dtlskit_endpoint.h,
+ * does all this itself): one dk_peer per peer address, made from the
+ * connection created after dk_server_gate accepted the peer's ClientHello.
+ * It holds the current connection and, while the peer runs a new handshake
+ * on the same address, the established association the new one replaces
+ * (RULES.md R16, R38): a ClientHello bound to the connection's state starts
+ * a successor (dk_peer_receive returns DK_NEW_HANDSHAKE); records the
+ * successor cannot read go to the old association, whose traffic keeps
+ * flowing; the old one goes once the successor is established and it has
+ * nothing left to read or send, and a successor that fails leaves the old
+ * one current again. After each dk_peer_receive or dk_peer_handle_timeout,
+ * read with dk_peer_read(_view) and send what dk_peer_poll_datagram gives
+ * until DK_ERR_WOULD_BLOCK; free the peer when dk_peer_done says so. */
+typedef struct dk_peer dk_peer;
+/* Takes conn (a server connection); NULL without memory (conn is freed). */
+DK_API dk_peer *dk_peer_new(dk_conn *conn);
+DK_API void dk_peer_free(dk_peer *p);
+/* Like dk_conn_receive; DK_NEW_HANDSHAKE: a successor started. */
+DK_API dk_result dk_peer_receive(dk_peer *p, uint8_t *datagram, size_t len, uint64_t now_ms);
+DK_API uint64_t dk_peer_next_timeout(const dk_peer *p);
+DK_API dk_result dk_peer_handle_timeout(dk_peer *p, uint64_t now_ms);
+/* The old association's datagrams first, then the current one's. */
+DK_API DK_CHECK dk_result dk_peer_poll_datagram(dk_peer *p, uint8_t *out, size_t cap,
+                                                size_t *out_len);
+/* Application data: the old association's first, then the current one's. */
+DK_API DK_CHECK dk_result dk_peer_read(dk_peer *p, uint8_t *buf, size_t cap, size_t *len);
+DK_API DK_CHECK dk_result dk_peer_read_view(dk_peer *p, const uint8_t **data, size_t *len);
+/* The current connection (write and close through it), and the old
+ * association while a successor runs (else NULL). */
+DK_API dk_conn *dk_peer_conn(const dk_peer *p);
+DK_API dk_conn *dk_peer_old(const dk_peer *p);
+/* No association left to use and nothing left to send: free the peer. */
+DK_API bool dk_peer_done(dk_peer *p);
+
 /* Feed one received datagram. The buffer is decrypted in place and the
  * application data it carries stays there until the next call to
  * dk_conn_receive: read it with dk_conn_read first. Invalid records are
