@@ -1,6 +1,7 @@
 /* The server engine fed a sequence of datagrams from one peer, run as a real
  * endpoint runs it: the stateless gate (dk_server_gate) until it accepts,
- * then the connection, with the R38/R16 successor logic of dk_sim.
+ * then the connection inside a dk_peer (the R38/R16 successor logic that
+ * applications with their own loop use), so the harness fuzzes that too.
  *
  * Built twice: fuzz_server with the cookie exchange (the cookie secret comes
  * from the seeded generator, so recorded cookies stay valid) and
@@ -22,31 +23,13 @@
 
 typedef struct endpoint {
     dk_config *cfg;
-    dk_conn *s, *s_old;
+    dk_peer *sp;
     uint64_t now;
     size_t gate_hvrs, conns, successors, dead;
     char last_dead[340];
 } endpoint;
 
 static char outcome[400];
-
-static void new_handshake(endpoint *ep, uint8_t *p, size_t len)
-{
-    dk_conn *succ = dk_conn_new_successor(ep->s);
-    FUZZ_CHECK(succ != NULL);
-    ep->successors++;
-    if (dk_conn_state(ep->s) == DK_STATE_ESTABLISHED) {
-        dk_conn_free(ep->s_old);
-        ep->s_old = ep->s; /* R16: kept until the new Finished verifies */
-    } else {
-        dk_conn_free(ep->s);
-    }
-    ep->s = succ;
-    /* A second ClientHello in the same datagram may ask for yet another
-     * successor; like dk_sim, this endpoint does not follow it. */
-    dk_result r = dk_conn_receive(succ, p, len, ep->now);
-    (void)r;
-}
 
 /* The gate's output: an HVR, or a ClientHello it reassembled from fragments. */
 static uint8_t g_gate_out[DK_GATE_OUT_MAX];
@@ -72,57 +55,64 @@ static void gate(endpoint *ep, const uint8_t *p, size_t len)
     }
     if (v != DK_GATE_ACCEPT) return;
     g_gate_out_len = n;
-    ep->s = dk_conn_new(ep->cfg, fuzz_peer, FUZZ_PEER_LEN);
-    FUZZ_CHECK(ep->s != NULL);
+    ep->sp = dk_peer_new(dk_conn_new(ep->cfg, fuzz_peer, FUZZ_PEER_LEN));
+    FUZZ_CHECK(ep->sp != NULL);
     ep->conns++;
 }
 
-/* A real endpoint forgets a failed or closed association: the next
+/* A real endpoint forgets a peer with no usable association left: the next
  * datagram from the peer meets the gate again. */
 static void forget_dead(endpoint *ep)
 {
-    dk_state st = ep->s ? dk_conn_state(ep->s) : DK_STATE_HANDSHAKING;
-    if (st != DK_STATE_FAILED && st != DK_STATE_CLOSED) return;
-    snprintf(ep->last_dead, sizeof ep->last_dead, "%s", fuzz_describe(ep->s));
-    dk_conn_free(ep->s);
-    dk_conn_free(ep->s_old);
-    ep->s = ep->s_old = NULL;
+    if (!ep->sp || !dk_peer_done(ep->sp)) return;
+    snprintf(ep->last_dead, sizeof ep->last_dead, "%s", fuzz_describe(dk_peer_conn(ep->sp)));
+    dk_peer_free(ep->sp);
+    ep->sp = NULL;
     ep->dead++;
+}
+
+/* Application data (echoed on the association that read it) and output:
+ * every datagram goes through dk_peer_poll_datagram and fits the MTU. */
+static void service(endpoint *ep)
+{
+    static uint8_t buf[65536];
+    size_t n;
+    if (dk_peer_old(ep->sp)) fuzz_read_app(dk_peer_old(ep->sp), true);
+    fuzz_read_app(dk_peer_conn(ep->sp), true);
+    while (dk_peer_poll_datagram(ep->sp, buf, sizeof buf, &n) == DK_OK) {
+        FUZZ_CHECK(n > 0 && n <= FUZZ_MTU);
+        fuzz_touch(buf, n);
+    }
+    FUZZ_CHECK(dk_peer_conn(ep->sp) != NULL);
 }
 
 static void datagram(endpoint *ep, const uint8_t *p, size_t len)
 {
     forget_dead(ep);
-    if (!ep->s) {
+    if (!ep->sp) {
         gate(ep, p, len);
-        if (ep->s && g_gate_out_len) { /* feed the reassembled ClientHello */
+        if (ep->sp && g_gate_out_len) { /* feed the reassembled ClientHello */
             p = g_gate_out;
             len = g_gate_out_len;
         }
     }
-    if (!ep->s) return;
-    /* The connection decrypts in place; the old association may need the
-     * bytes too. Exact-size copies let ASan see any read past the end. */
-    uint8_t *d = malloc(len ? len : 1), *copy = malloc(len ? len : 1);
-    FUZZ_CHECK(d && copy);
+    if (!ep->sp) return;
+    /* An exact-size copy lets ASan see any read past the end. */
+    uint8_t *d = malloc(len ? len : 1);
+    FUZZ_CHECK(d);
     memcpy(d, p, len);
-    memcpy(copy, p, len);
-    dk_result r = dk_conn_receive(ep->s, d, len, ep->now);
-    if (r == DK_NEW_HANDSHAKE) {
-        new_handshake(ep, copy, len);
-    } else if (r >= 0 && ep->s_old && dk_conn_state(ep->s) != DK_STATE_ESTABLISHED) {
-        r = dk_conn_receive(ep->s_old, copy, len, ep->now);
-        fuzz_read_app(ep->s_old, true);
-        fuzz_drain(ep->s_old);
-    }
-    if (ep->s_old && dk_conn_state(ep->s) == DK_STATE_ESTABLISHED) {
-        dk_conn_free(ep->s_old);
-        ep->s_old = NULL;
-    }
-    fuzz_read_app(ep->s, true);
-    fuzz_drain(ep->s);
+    dk_result r = dk_peer_receive(ep->sp, d, len, ep->now);
+    if (r == DK_NEW_HANDSHAKE) ep->successors++;
+    service(ep);
     free(d);
-    free(copy);
+}
+
+static void timers(endpoint *ep)
+{
+    if (!ep->sp || dk_peer_next_timeout(ep->sp) > ep->now) return;
+    dk_result r = dk_peer_handle_timeout(ep->sp, ep->now);
+    (void)r;
+    service(ep);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -141,13 +131,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (fuzz_chunks_next(&it, &ch)) {
         if (ch.timer) {
             ep.now += ch.advance_ms;
-            fuzz_timer(ep.s, ep.now);
-            fuzz_timer(ep.s_old, ep.now);
+            timers(&ep);
         } else if (ch.seal) {
             size_t cut = fuzz_first_epoch1(ch.p, ch.len), n;
             if (cut > 0) datagram(&ep, ch.p, cut);
             if (cut == ch.len) continue;
-            uint8_t *sealed = fuzz_seal_as_peer(ep.s, ch.p + cut, ch.len - cut, &n);
+            uint8_t *sealed =
+                fuzz_seal_as_peer(dk_peer_conn(ep.sp), ch.p + cut, ch.len - cut, &n);
             datagram(&ep, sealed, n);
             free(sealed);
         } else {
@@ -155,11 +145,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     snprintf(outcome, sizeof outcome, "%s (gate HVRs %zu, connections %zu, successors %zu%s%s)",
-             fuzz_describe(ep.s), ep.gate_hvrs, ep.conns, ep.successors,
+             fuzz_describe(dk_peer_conn(ep.sp)), ep.gate_hvrs, ep.conns, ep.successors,
              ep.dead ? ", an earlier one " : "", ep.dead ? ep.last_dead : "");
-    fuzz_finish(ep.s);
-    dk_conn_free(ep.s);
-    dk_conn_free(ep.s_old);
+    fuzz_finish(dk_peer_conn(ep.sp));
+    dk_peer_free(ep.sp);
     return 0;
 }
 

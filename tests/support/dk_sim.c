@@ -47,8 +47,7 @@ void dk_sim_init(dk_sim *sim, dk_config *ccfg, dk_config *scfg, uint64_t seed)
 void dk_sim_free(dk_sim *sim)
 {
     dk_conn_free(sim->c);
-    dk_conn_free(sim->s);
-    dk_conn_free(sim->s_old);
+    dk_peer_free(sim->sp);
     for (size_t i = 0; i < sim->qn; i++) free(sim->q[i].p);
     free(sim->q);
     memset(sim, 0, sizeof *sim);
@@ -129,20 +128,26 @@ static void read_app(dk_sim *sim, dk_conn *c, bool server)
     }
 }
 
-static void server_new_handshake(dk_sim *sim, uint8_t *p, size_t len)
+/* sim->s and sim->s_old mirror the server's dk_peer (R16 lives there). */
+static void sync_peer(dk_sim *sim)
 {
-    dk_conn *succ = dk_conn_new_successor(sim->s);
-    maybe_trace(sim, succ, true);
-    sim->new_handshakes++;
-    if (dk_conn_state(sim->s) == DK_STATE_ESTABLISHED) {
-        dk_conn_free(sim->s_old);
-        sim->s_old = sim->s; /* R16: kept until the new Finished verifies */
-    } else {
-        dk_conn_free(sim->s);
-    }
-    sim->s = succ;
-    dk_result r = dk_conn_receive(succ, p, len, sim->now);
-    if (r < 0) sim->s_err = r;
+    dk_conn *cur = dk_peer_conn(sim->sp);
+    if (cur != sim->s) maybe_trace(sim, cur, true); /* a successor */
+    sim->s = cur;
+    sim->s_old = dk_peer_old(sim->sp);
+}
+
+/* The server side's output and application data, the old association's
+ * first (its echo goes back on the association that read it). */
+static void server_service(dk_sim *sim)
+{
+    if (sim->s_old) read_app(sim, sim->s_old, true);
+    read_app(sim, sim->s, true);
+    uint8_t buf[17000];
+    size_t n;
+    while (dk_peer_poll_datagram(sim->sp, buf, sizeof buf, &n) == DK_OK)
+        send_impaired(sim, 0, buf, n);
+    sync_peer(sim);
 }
 
 static void to_server(dk_sim *sim, uint8_t *p, size_t len)
@@ -162,30 +167,16 @@ static void to_server(dk_sim *sim, uint8_t *p, size_t len)
             p = out;
             len = n;
         }
-        sim->s = dk_conn_new(sim->scfg, sim->peer, 6);
-        maybe_trace(sim, sim->s, true);
+        sim->sp = dk_peer_new(dk_conn_new(sim->scfg, sim->peer, 6));
+        if (!sim->sp) abort();
+        sync_peer(sim);
         sim->server_conns++;
     }
-    /* keep a copy: the conn decrypts in place, the old association may need it */
-    uint8_t copy[17000];
-    memcpy(copy, p, len);
-    dk_result r = dk_conn_receive(sim->s, p, len, sim->now);
-    if (r == DK_NEW_HANDSHAKE) {
-        server_new_handshake(sim, copy, len);
-    } else if (r < 0) {
-        sim->s_err = r;
-    } else if (sim->s_old && dk_conn_state(sim->s) != DK_STATE_ESTABLISHED) {
-        dk_result r2 = dk_conn_receive(sim->s_old, copy, len, sim->now);
-        (void)r2;
-        read_app(sim, sim->s_old, true);
-        dk_sim_drain(sim, sim->s_old, 0);
-    }
-    if (sim->s_old && dk_conn_state(sim->s) == DK_STATE_ESTABLISHED) {
-        dk_conn_free(sim->s_old);
-        sim->s_old = NULL;
-    }
-    read_app(sim, sim->s, true);
-    dk_sim_drain(sim, sim->s, 0);
+    dk_result r = dk_peer_receive(sim->sp, p, len, sim->now);
+    if (r == DK_NEW_HANDSHAKE) sim->new_handshakes++;
+    else if (r < 0) sim->s_err = r;
+    sync_peer(sim);
+    server_service(sim);
 }
 
 static void deliver(dk_sim *sim, dk_sim_dgram *d)
@@ -211,7 +202,7 @@ bool dk_sim_step(dk_sim *sim)
         }
     }
     uint64_t tc = sim->c ? dk_conn_next_timeout(sim->c) : UINT64_MAX;
-    uint64_t ts = sim->s ? dk_conn_next_timeout(sim->s) : UINT64_MAX;
+    uint64_t ts = sim->sp ? dk_peer_next_timeout(sim->sp) : UINT64_MAX;
     uint64_t t = best < tc ? best : tc;
     if (ts < t) t = ts;
     if (t == UINT64_MAX) return false;
@@ -228,9 +219,10 @@ bool dk_sim_step(dk_sim *sim)
         if (r < 0) sim->c_err = r;
         dk_sim_drain(sim, sim->c, 1);
     } else {
-        dk_result r = dk_conn_handle_timeout(sim->s, sim->now);
+        dk_result r = dk_peer_handle_timeout(sim->sp, sim->now);
         if (r < 0) sim->s_err = r;
-        dk_sim_drain(sim, sim->s, 0);
+        sync_peer(sim);
+        server_service(sim);
     }
     return true;
 }

@@ -34,7 +34,9 @@ typedef struct dk_sim_dgram {
 
 typedef struct dk_sim {
     dk_config *ccfg, *scfg;
-    dk_conn *c, *s, *s_old;
+    dk_conn *c;
+    dk_peer *sp;      /* the server's side of the peer (R16: current + old) */
+    dk_conn *s, *s_old; /* dk_peer_conn(sp), dk_peer_old(sp): read-only mirrors */
     uint64_t now;
     uint64_t rng;
     uint64_t order;
