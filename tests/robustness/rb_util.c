@@ -49,14 +49,10 @@ void rb_assert_fatal(const rb_outcome *o, dk_conn *conn, dk_result err, int desc
 
 static void drop_dead_server(dk_duo *d)
 {
-    if (d->s && dk_conn_state(d->s) != DK_STATE_HANDSHAKING &&
-        dk_conn_state(d->s) != DK_STATE_ESTABLISHED) {
-        dk_conn_free(d->s);
-        d->s = NULL;
-    }
-    if (d->s_old) {
-        dk_conn_free(d->s_old);
-        d->s_old = NULL;
+    if (d->sp && dk_peer_done(d->sp)) {
+        dk_peer_free(d->sp);
+        d->sp = NULL;
+        d->s = d->s_old = NULL;
     }
 }
 

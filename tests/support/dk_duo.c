@@ -35,8 +35,7 @@ void dk_duo_init(dk_duo *d, const char *ckind, const char *skind, uint64_t seed)
 void dk_duo_free(dk_duo *d)
 {
     dk_conn_free(d->c);
-    dk_conn_free(d->s);
-    dk_conn_free(d->s_old);
+    dk_peer_free(d->sp);
     dk_config_free(d->ccfg);
     dk_config_free(d->scfg);
     memset(d, 0, sizeof *d);
@@ -89,34 +88,34 @@ static dk_result via_gate(dk_duo *d, const uint8_t *p, size_t len, dk_dgl *out,
         return DK_OK;
     }
     *feed_len = n; /* > 0: the gate reassembled a fragmented ClientHello into hvr */
-    d->s = dk_conn_new(d->scfg, d->peer, sizeof d->peer);
-    if (!d->s) abort();
+    d->sp = dk_peer_new(dk_conn_new(d->scfg, d->peer, sizeof d->peer));
+    if (!d->sp) abort();
+    d->s = dk_peer_conn(d->sp);
     dk_duo_trace(d, d->s, "server");
     d->server_conns++;
     return 1; /* go on to the connection */
 }
 
-/* DK_NEW_HANDSHAKE: a successor takes the datagram; an established
- * association is kept until the successor is established (R16). */
-static dk_result successor(dk_duo *d, const uint8_t *copy, size_t len, dk_dgl *out)
+/* d->s and d->s_old mirror the server's dk_peer, which runs R16. */
+static void sync_peer(dk_duo *d)
 {
+    dk_conn *cur = d->sp ? dk_peer_conn(d->sp) : NULL;
+    if (cur && cur != d->s) dk_duo_trace(d, cur, "server'"); /* a successor */
+    d->s = cur;
+    d->s_old = d->sp ? dk_peer_old(d->sp) : NULL;
+}
+
+/* The server side's application data (the old association's first) and
+ * output. */
+static void server_service(dk_duo *d, dk_dgl *out)
+{
+    if (d->s_old) read_app(d, d->s_old, true);
+    if (d->s) read_app(d, d->s, true);
     uint8_t buf[DK_DG_CAP];
-    dk_conn *succ = dk_conn_new_successor(d->s);
-    if (!succ) abort();
-    dk_duo_trace(d, succ, "server'");
-    d->new_handshakes++;
-    if (dk_conn_state(d->s) == DK_STATE_ESTABLISHED) {
-        dk_conn_free(d->s_old);
-        d->s_old = d->s;
-    } else {
-        dk_conn_free(d->s);
-    }
-    d->s = succ;
-    memcpy(buf, copy, len);
-    dk_result r = dk_conn_receive(succ, buf, len, d->now);
-    d->s_res = r;
-    dk_duo_poll(succ, out);
-    return r;
+    size_t n;
+    while (d->sp && dk_peer_poll_datagram(d->sp, buf, sizeof buf, &n) == DK_OK)
+        dk_dgl_push(out, buf, n);
+    sync_peer(d);
 }
 
 dk_result dk_duo_to_server(dk_duo *d, const uint8_t *p, size_t len, dk_dgl *out)
@@ -134,25 +133,11 @@ dk_result dk_duo_to_server(dk_duo *d, const uint8_t *p, size_t len, dk_dgl *out)
         }
     }
     memcpy(buf, p, len);
-    dk_result r = dk_conn_receive(d->s, buf, len, d->now);
+    dk_result r = dk_peer_receive(d->sp, buf, len, d->now);
     d->s_res = r;
-    if (r == DK_NEW_HANDSHAKE) {
-        dk_result r2 = successor(d, p, len, out);
-        return r2 < 0 ? r2 : r;
-    }
-    read_app(d, d->s, true);
-    dk_duo_poll(d->s, out);
-    if (d->s_old && dk_conn_state(d->s) != DK_STATE_ESTABLISHED) {
-        memcpy(buf, p, len);
-        dk_result r_old = dk_conn_receive(d->s_old, buf, len, d->now);
-        (void)r_old;
-        read_app(d, d->s_old, true);
-        dk_duo_poll(d->s_old, out);
-    }
-    if (d->s_old && dk_conn_state(d->s) == DK_STATE_ESTABLISHED) {
-        dk_conn_free(d->s_old);
-        d->s_old = NULL;
-    }
+    if (r == DK_NEW_HANDSHAKE) d->new_handshakes++;
+    sync_peer(d);
+    server_service(d, out);
     return r;
 }
 
@@ -181,9 +166,10 @@ void dk_duo_all_to_client(dk_duo *d, const dk_dgl *in, dk_dgl *out)
 
 dk_result dk_duo_server_timer(dk_duo *d, dk_dgl *out)
 {
-    if (!d->s) return DK_OK;
-    dk_result r = dk_conn_handle_timeout(d->s, d->now);
-    dk_duo_poll(d->s, out);
+    if (!d->sp) return DK_OK;
+    dk_result r = dk_peer_handle_timeout(d->sp, d->now);
+    sync_peer(d);
+    server_service(d, out);
     return r;
 }
 
@@ -201,7 +187,7 @@ static bool failed(dk_conn *c) { return c && dk_conn_state(c) == DK_STATE_FAILED
 static bool advance(dk_duo *d, uint64_t end, dk_dgl *to_s, dk_dgl *to_c)
 {
     uint64_t tc = dk_conn_next_timeout(d->c);
-    uint64_t ts = d->s ? dk_conn_next_timeout(d->s) : UINT64_MAX;
+    uint64_t ts = d->sp ? dk_peer_next_timeout(d->sp) : UINT64_MAX;
     uint64_t t = tc < ts ? tc : ts;
     if (t == UINT64_MAX || t > end) return false;
     if (t > d->now) d->now = t;

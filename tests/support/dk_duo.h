@@ -19,8 +19,9 @@
 typedef struct dk_duo {
     dk_config *ccfg, *scfg;
     dk_conn *c;            /* client */
-    dk_conn *s;            /* server connection for the peer, or NULL */
-    dk_conn *s_old;        /* R16: established association kept beside s */
+    dk_peer *sp;           /* the server's side of the peer (R16 lives there), or NULL */
+    dk_conn *s;            /* mirrors dk_peer_conn(sp): the server connection, or NULL */
+    dk_conn *s_old;        /* mirrors dk_peer_old(sp): the association kept beside s */
     uint64_t now;          /* virtual time (ms) */
     uint8_t peer[6];       /* the client's address as the server sees it */
     uint64_t crand, srand; /* deterministic randomness of each config */
