@@ -110,6 +110,26 @@ static void world_free(world *w)
     dk_config_free(w->ccfg);
 }
 
+/* A second client on the peer's address: its ClientHello meets the current
+ * connection, which answers with an HVR bound to its state (R38); B's
+ * ClientHello with that cookie then starts the successor, whose first flight
+ * stays queued in the peer. */
+static dk_conn *restart_on_address(world *w)
+{
+    dk_conn *b = client(w);
+    uint8_t dg[CAP];
+    size_t n;
+    size_t news = w->news;
+    assert_int_equal(dk_conn_poll_datagram(b, dg, sizeof dg, &n), DK_OK);
+    to_server(w, b, dg, n);
+    assert_int_equal(dk_peer_poll_datagram(w->peer, dg, sizeof dg, &n), DK_OK);
+    assert_int_equal(dk_conn_receive(b, dg, n, w->now), DK_OK);
+    assert_int_equal(dk_conn_poll_datagram(b, dg, sizeof dg, &n), DK_OK);
+    to_server(w, b, dg, n);
+    assert_int_equal(w->news, news + 1);
+    return b;
+}
+
 static void test_R16_successor_beside_old_association(void **st)
 {
     (void)st;
@@ -173,17 +193,11 @@ static void test_R16_failed_successor_leaves_old_current(void **st)
     pump(&w, a);
     dk_conn *assoc = dk_peer_conn(w.peer);
     assert_int_equal(dk_conn_state(assoc), DK_STATE_ESTABLISHED);
-    dk_conn *b = client(&w);
-    uint8_t dg[CAP];
-    size_t n;
-    assert_int_equal(dk_conn_poll_datagram(b, dg, sizeof dg, &n), DK_OK);
-    to_server(&w, b, dg, n);
-    assert_int_equal(dk_peer_poll_datagram(w.peer, dg, sizeof dg, &n), DK_OK);
-    assert_int_equal(dk_conn_receive(b, dg, n, w.now), DK_OK);
-    assert_int_equal(dk_conn_poll_datagram(b, dg, sizeof dg, &n), DK_OK);
-    to_server(&w, b, dg, n);
+    dk_conn *b = restart_on_address(&w);
     assert_ptr_equal(dk_peer_old(w.peer), assoc);
     dk_conn_free(b); /* B vanishes */
+    uint8_t dg[CAP];
+    size_t n;
 
     /* Only timers from here: the successor retransmits, then gives up. */
     for (int i = 0; i < 100 && dk_peer_old(w.peer); i++) {
@@ -224,14 +238,7 @@ static void test_R38_handshaking_conn_replaced(void **st)
     assert_int_equal(dk_conn_state(first), DK_STATE_HANDSHAKING);
     dk_conn_free(a);
     /* B on the same address: HVR bound to the pending state, then a successor. */
-    dk_conn *b = client(&w);
-    assert_int_equal(dk_conn_poll_datagram(b, dg, sizeof dg, &n), DK_OK);
-    to_server(&w, b, dg, n);
-    assert_int_equal(dk_peer_poll_datagram(w.peer, dg, sizeof dg, &n), DK_OK);
-    assert_int_equal(dk_conn_receive(b, dg, n, w.now), DK_OK);
-    assert_int_equal(dk_conn_poll_datagram(b, dg, sizeof dg, &n), DK_OK);
-    to_server(&w, b, dg, n);
-    assert_int_equal(w.news, 1);
+    dk_conn *b = restart_on_address(&w);
     assert_null(dk_peer_old(w.peer)); /* nothing established to keep */
     pump(&w, b);
     assert_int_equal(dk_conn_state(b), DK_STATE_ESTABLISHED);
