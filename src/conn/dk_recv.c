@@ -212,7 +212,10 @@ static dk_result recv_app(dk_conn *c, uint8_t epoch, uint8_t *p, size_t len)
  * handshake, though, repeated authentication failures of the peer's
  * epoch-1 Finished mean both sides derived different keys (a corrupted
  * plaintext handshake message): fail promptly with bad_record_mac (R31)
- * instead of waiting out the whole retransmission budget. */
+ * instead of waiting out the whole retransmission budget. Only handshake
+ * records count: the Finished is one, while application data failing our
+ * new keys is the established association's traffic on a restarted
+ * address (R16), which the application hands to that association. */
 #define DK_HS_BAD_MAC_LIMIT 3
 static dk_result bad_mac_in_handshake(dk_conn *c)
 {
@@ -256,7 +259,7 @@ static dk_result open_record(dk_conn *c, dk_record *rec, uint8_t **pt, size_t *p
     if (rec->epoch == 1) {
         if (dk_record_open(&c->rcipher, rec, pt, pt_len) != DK_OK) {
             c->stats.bad_mac_records++;
-            return bad_mac_in_handshake(c);
+            return rec->type == DK_CT_HANDSHAKE ? bad_mac_in_handshake(c) : DK_DISCARD;
         }
     } else {
         *pt = rec->fragment;

@@ -217,6 +217,65 @@ static void test_R16_failed_successor_leaves_old_current(void **st)
     world_free(&w);
 }
 
+/* Each record of a datagram as a datagram of its own, in order. */
+static size_t split_records(const uint8_t *d, size_t len, uint8_t rec[][CAP], size_t *rlen,
+                            size_t max)
+{
+    size_t k = 0, off = 0;
+    while (off + 13 <= len && k < max) {
+        size_t n = 13 + ((size_t)d[off + 11] << 8 | d[off + 12]);
+        assert_true(off + n <= len);
+        memcpy(rec[k], d + off, n);
+        rlen[k++] = n;
+        off += n;
+    }
+    assert_int_equal(off, len);
+    return k;
+}
+
+/* Between the successor's ChangeCipherSpec and its Finished, the old
+ * association's application data fails the successor's epoch-1 keys: those
+ * records go to the old association and do not count as a corrupted
+ * handshake (only handshake records do), so the new handshake completes. */
+static void test_R16_old_traffic_between_ccs_and_finished(void **st)
+{
+    (void)st;
+    world w;
+    world_init(&w, 162);
+    dk_conn *a = client(&w);
+    pump(&w, a);
+    dk_conn *assoc = dk_peer_conn(w.peer);
+    dk_conn *b = restart_on_address(&w);
+    static uint8_t dg[CAP], recs[8][CAP];
+    size_t n, rlen[8];
+    while (dk_peer_poll_datagram(w.peer, dg, sizeof dg, &n) == DK_OK)
+        assert_true(dk_conn_receive(b, dg, n, w.now) >= 0);
+    /* B's flight: ClientKeyExchange, ChangeCipherSpec, Finished (one datagram). */
+    assert_int_equal(dk_conn_poll_datagram(b, dg, sizeof dg, &n), DK_OK);
+    assert_int_equal(split_records(dg, n, recs, rlen, 8), 3);
+    assert_int_equal(recs[1][0], 20); /* change_cipher_spec */
+    assert_int_equal(recs[2][0], 22); /* Finished, epoch 1 */
+    to_server(&w, b, recs[0], rlen[0]);
+    to_server(&w, b, recs[1], rlen[1]);
+    w.got_len = 0;
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(dk_conn_write(a, (const uint8_t *)"old", 3), DK_OK);
+        assert_int_equal(dk_conn_poll_datagram(a, dg, sizeof dg, &n), DK_OK);
+        to_server(&w, a, dg, n);
+    }
+    assert_int_equal(w.got_len, 15); /* all five reached the old association */
+    assert_ptr_equal(dk_peer_old(w.peer), assoc);
+    assert_int_equal(dk_conn_state(dk_peer_conn(w.peer)), DK_STATE_HANDSHAKING);
+    to_server(&w, b, recs[2], rlen[2]);
+    pump(&w, b);
+    assert_int_equal(dk_conn_state(b), DK_STATE_ESTABLISHED);
+    assert_null(dk_peer_old(w.peer));
+    assert_true(delivers(&w, b, "b"));
+    dk_conn_free(a);
+    dk_conn_free(b);
+    world_free(&w);
+}
+
 /* A handshake in progress is replaced at once by a successor (R38). */
 static void test_R38_handshaking_conn_replaced(void **st)
 {
@@ -270,6 +329,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_R16_successor_beside_old_association),
         cmocka_unit_test(test_R16_failed_successor_leaves_old_current),
+        cmocka_unit_test(test_R16_old_traffic_between_ccs_and_finished),
         cmocka_unit_test(test_R38_handshaking_conn_replaced),
         cmocka_unit_test(test_peer_api_guards),
     };
