@@ -276,6 +276,48 @@ static void test_R16_old_traffic_between_ccs_and_finished(void **st)
     world_free(&w);
 }
 
+/* A successor that fails on a corrupted Finished (three times: the prompt
+ * bad_record_mac) still has its alert to send; meanwhile the old
+ * association reads its traffic, and becomes current once the alert left. */
+static void test_R16_failed_successor_alert_pending(void **st)
+{
+    (void)st;
+    world w;
+    world_init(&w, 163);
+    dk_conn *a = client(&w);
+    pump(&w, a);
+    dk_conn *assoc = dk_peer_conn(w.peer);
+    dk_conn *b = restart_on_address(&w);
+    static uint8_t dg[CAP], recs[8][CAP];
+    size_t n, rlen[8];
+    while (dk_peer_poll_datagram(w.peer, dg, sizeof dg, &n) == DK_OK)
+        assert_true(dk_conn_receive(b, dg, n, w.now) >= 0);
+    assert_int_equal(dk_conn_poll_datagram(b, dg, sizeof dg, &n), DK_OK);
+    assert_int_equal(split_records(dg, n, recs, rlen, 8), 3);
+    to_server(&w, b, recs[0], rlen[0]);
+    to_server(&w, b, recs[1], rlen[1]);
+    recs[2][rlen[2] - 1] ^= 1; /* the Finished's tag */
+    for (int i = 0; i < 3; i++) to_server(&w, b, recs[2], rlen[2]);
+    assert_int_equal(dk_conn_state(dk_peer_conn(w.peer)), DK_STATE_FAILED);
+    assert_ptr_equal(dk_peer_old(w.peer), assoc);
+    w.got_len = 0;
+    assert_int_equal(dk_conn_write(a, (const uint8_t *)"meanwhile", 9), DK_OK);
+    assert_int_equal(dk_conn_poll_datagram(a, dg, sizeof dg, &n), DK_OK);
+    to_server(&w, a, dg, n);
+    assert_int_equal(w.got_len, 9);
+    assert_memory_equal(w.got, "meanwhile", 9);
+    /* The alert goes out (bad_record_mac), then the old one is current. */
+    assert_int_equal(dk_peer_poll_datagram(w.peer, dg, sizeof dg, &n), DK_OK);
+    assert_int_equal(dg[0], 21); /* alert record */
+    assert_int_equal(dk_peer_poll_datagram(w.peer, dg, sizeof dg, &n), DK_ERR_WOULD_BLOCK);
+    assert_ptr_equal(dk_peer_conn(w.peer), assoc);
+    assert_null(dk_peer_old(w.peer));
+    assert_true(delivers(&w, a, "a"));
+    dk_conn_free(a);
+    dk_conn_free(b);
+    world_free(&w);
+}
+
 /* A handshake in progress is replaced at once by a successor (R38). */
 static void test_R38_handshaking_conn_replaced(void **st)
 {
@@ -330,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_R16_successor_beside_old_association),
         cmocka_unit_test(test_R16_failed_successor_leaves_old_current),
         cmocka_unit_test(test_R16_old_traffic_between_ccs_and_finished),
+        cmocka_unit_test(test_R16_failed_successor_alert_pending),
         cmocka_unit_test(test_R38_handshaking_conn_replaced),
         cmocka_unit_test(test_peer_api_guards),
     };
