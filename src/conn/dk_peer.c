@@ -103,17 +103,17 @@ dk_result dk_peer_receive(dk_peer *p, uint8_t *datagram, size_t len, uint64_t no
     settle(p);
     dk_free(p->hold);
     p->hold = NULL;
-    if (p->old || handshake_datagram(datagram, len)) {
-        p->hold = dk_malloc(len);
-        if (!p->hold) return DK_ERR_NOMEM; /* dropped, as if lost */
-        memcpy(p->hold, datagram, len);
-    }
     if (p->old && p->cur->state == DK_STATE_FAILED) {
         /* The successor failed and its alert is still to be sent: the
          * established association reads this. Another new handshake waits
          * for the peer's retransmission, once the old one is current. */
         dk_result ro = dk_conn_receive(p->old, datagram, len, now_ms);
         return ro == DK_NEW_HANDSHAKE ? DK_OK : ro;
+    }
+    if (p->old || handshake_datagram(datagram, len)) {
+        p->hold = dk_malloc(len);
+        if (!p->hold) return DK_ERR_NOMEM; /* dropped, as if lost */
+        memcpy(p->hold, datagram, len);
     }
     uint64_t discarded = p->cur->stats.discarded_records;
     dk_result r = dk_conn_receive(p->cur, datagram, len, now_ms);
