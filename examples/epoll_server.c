@@ -1,6 +1,6 @@
 /* A multi-peer DTLS echo server on epoll, using only the public dtlskit API.
  *
- *   usage: epoll_server [PORT]        (listens on 127.0.0.1, default 4433)
+ *   usage: epoll_server [PORT]        (listens on 127.0.0.1, default 4433; 0: any free port)
  *
  * It uses an ephemeral self-signed certificate and prints its fingerprint;
  * connect with `dtlskit client 127.0.0.1:PORT --pin <fingerprint>`.
@@ -60,8 +60,11 @@ static struct peer *lookup(const struct sockaddr_storage *a, socklen_t len, bool
 static void service(int fd, struct peer *p)
 {
     size_t n;
-    while (dk_peer_read(p->dp, app, sizeof app, &n) == DK_OK) {
-        if (dk_conn_write(dk_peer_conn(p->dp), app, n) != DK_OK) {
+    dk_conn *from;
+    while (dk_peer_read(p->dp, app, sizeof app, &n, &from) == DK_OK) {
+        /* answer on the association that read it: during a new handshake
+         * on this address, the old one (R16) */
+        if (dk_conn_write(from, app, n) != DK_OK) {
             break;
         }
     }
@@ -156,6 +159,12 @@ int main(int argc, char **argv)
     printf("\n");
     fflush(stdout);
     int fd = open_socket(argc > 1 ? atoi(argv[1]) : 4433);
+    struct sockaddr_in bound;
+    socklen_t blen = sizeof bound;
+    if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0) {
+        printf("listening: 127.0.0.1:%u\n", (unsigned)ntohs(bound.sin_port));
+        fflush(stdout);
+    }
     int ep = epoll_create1(0);
     struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
     if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {

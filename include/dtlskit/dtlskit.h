@@ -220,9 +220,13 @@ DK_API dk_result dk_peer_handle_timeout(dk_peer *p, uint64_t now_ms);
 /* The old association's datagrams first, then the current one's. */
 DK_API DK_CHECK dk_result dk_peer_poll_datagram(dk_peer *p, uint8_t *out, size_t cap,
                                                 size_t *out_len);
-/* Application data: the old association's first, then the current one's. */
-DK_API DK_CHECK dk_result dk_peer_read(dk_peer *p, uint8_t *buf, size_t cap, size_t *len);
-DK_API DK_CHECK dk_result dk_peer_read_view(dk_peer *p, const uint8_t **data, size_t *len);
+/* Application data: the old association's first, then the current one's;
+ * *from (when from is not NULL) is the connection that read it, the one to
+ * answer on (the current one may still be handshaking). */
+DK_API DK_CHECK dk_result dk_peer_read(dk_peer *p, uint8_t *buf, size_t cap, size_t *len,
+                                       dk_conn **from);
+DK_API DK_CHECK dk_result dk_peer_read_view(dk_peer *p, const uint8_t **data, size_t *len,
+                                            dk_conn **from);
 /* The current connection (write and close through it), and the old
  * association while a successor runs (else NULL). */
 DK_API dk_conn *dk_peer_conn(const dk_peer *p);

@@ -165,18 +165,26 @@ dk_result dk_peer_poll_datagram(dk_peer *p, uint8_t *out, size_t cap, size_t *ou
     return r;
 }
 
-dk_result dk_peer_read_view(dk_peer *p, const uint8_t **data, size_t *len)
+/* The association whose application data comes next: the old one's first. */
+static dk_conn *reader(const dk_peer *p)
 {
-    if (!p) return DK_ERR_INVALID_ARG;
-    if (p->old && dk_conn_read_view(p->old, data, len) == DK_OK) return DK_OK;
-    return dk_conn_read_view(p->cur, data, len);
+    return p->old && p->old->rx_app_i < p->old->rx_app_n ? p->old : p->cur;
 }
 
-dk_result dk_peer_read(dk_peer *p, uint8_t *buf, size_t cap, size_t *len)
+dk_result dk_peer_read_view(dk_peer *p, const uint8_t **data, size_t *len, dk_conn **from)
 {
     if (!p) return DK_ERR_INVALID_ARG;
-    if (p->old && p->old->rx_app_i < p->old->rx_app_n) return dk_conn_read(p->old, buf, cap, len);
-    return dk_conn_read(p->cur, buf, cap, len);
+    dk_conn *c = reader(p);
+    if (from) *from = c;
+    return dk_conn_read_view(c, data, len);
+}
+
+dk_result dk_peer_read(dk_peer *p, uint8_t *buf, size_t cap, size_t *len, dk_conn **from)
+{
+    if (!p) return DK_ERR_INVALID_ARG;
+    dk_conn *c = reader(p);
+    if (from) *from = c;
+    return dk_conn_read(c, buf, cap, len);
 }
 
 bool dk_peer_done(dk_peer *p)

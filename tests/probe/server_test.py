@@ -2,11 +2,13 @@
 """Run every server-side probe scenario of one configuration against
 `dtlskit server --echo` and check each scenario's capture with tshark.
 
-usage: server_test.py DTLSKIT {cert|psk|auth} CERTDIR WORKDIR
+usage: server_test.py DTLSKIT {cert|psk|auth|example} CERTDIR WORKDIR [SERVER]
 
 cert: ephemeral ECDSA certificate; psk: PSK only; auth: certificate from
 CERTDIR and a client certificate required (the [client-auth] scenarios and
-the seed's T6 family). All scenarios must PASS (INCONCLUSIVE fails too).
+the seed's T6 family); example: the cert scenarios against SERVER, the epoll
+example (examples/epoll_server.c: its own socket loop over dk_peer). All
+scenarios must PASS (INCONCLUSIVE fails too).
 """
 import json
 import os
@@ -53,6 +55,8 @@ def scenarios(dtlskit, config):
 
 
 def server_argv(dtlskit, config, certs):
+    if config == "example":
+        return [sys.argv[5], "0"]
     argv = [dtlskit, "server", "--listen", "127.0.0.1:0", "--echo"]
     if config == "psk":
         # An AES-GCM PSK suite: Wireshark 4.0 does not decrypt DTLS ChaCha20.
@@ -103,7 +107,7 @@ def main():
                            stderr=subprocess.DEVNULL, text=True)
     try:
         port = None
-        for _ in range(3):
+        for _ in range(4):
             m = re.match(r"listening: .*:(\d+)$", srv.stdout.readline().strip())
             if m:
                 port = int(m.group(1))

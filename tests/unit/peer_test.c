@@ -21,6 +21,7 @@ typedef struct world {
     uint64_t now;
     uint64_t crand, srand;
     size_t news; /* DK_NEW_HANDSHAKE results */
+    dk_conn *reader; /* the association that read the last data */
     uint8_t got[4096];
     size_t got_len;
 } world;
@@ -46,7 +47,9 @@ static void to_server(world *w, dk_conn *from, const uint8_t *d, size_t len)
     if (r == DK_NEW_HANDSHAKE) w->news++;
     const uint8_t *v;
     size_t n;
-    while (dk_peer_read_view(w->peer, &v, &n) == DK_OK) {
+    dk_conn *reader;
+    while (dk_peer_read_view(w->peer, &v, &n, &reader) == DK_OK) {
+        w->reader = reader;
         assert_true(w->got_len + n <= sizeof w->got);
         memcpy(w->got + w->got_len, v, n);
         w->got_len += n;
@@ -165,6 +168,7 @@ static void test_R16_successor_beside_old_association(void **st)
     to_server(&w, a, dg, n);
     assert_int_equal(w.got_len, 7);
     assert_memory_equal(w.got, "still a", 7);
+    assert_ptr_equal(w.reader, assoc); /* the one to answer on */
 
     /* B completes: the old association goes, B's data flows. */
     pump(&w, b);
@@ -357,8 +361,8 @@ static void test_peer_api_guards(void **st)
     assert_null(dk_peer_new(NULL));
     assert_int_equal(dk_peer_receive(NULL, d, sizeof d, 0), DK_ERR_INVALID_ARG);
     assert_int_equal(dk_peer_poll_datagram(NULL, d, sizeof d, &n), DK_ERR_INVALID_ARG);
-    assert_int_equal(dk_peer_read(NULL, d, sizeof d, &n), DK_ERR_INVALID_ARG);
-    assert_int_equal(dk_peer_read_view(NULL, &v, &n), DK_ERR_INVALID_ARG);
+    assert_int_equal(dk_peer_read(NULL, d, sizeof d, &n, NULL), DK_ERR_INVALID_ARG);
+    assert_int_equal(dk_peer_read_view(NULL, &v, &n, NULL), DK_ERR_INVALID_ARG);
     assert_int_equal(dk_peer_handle_timeout(NULL, 0), DK_ERR_INVALID_ARG);
     assert_int_equal(dk_peer_next_timeout(NULL), UINT64_MAX);
     assert_null(dk_peer_conn(NULL));
