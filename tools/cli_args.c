@@ -37,6 +37,10 @@ static const opt_def k_opts[] = {
     FLAG("--echo", CLI_SERVER, echo),
     STR("--keylog", BOTH, keylog),
     FLAG("--no-cookie", CLI_SERVER, no_cookie),
+    STR("--max-connections", CLI_SERVER, max_conn_arg),
+    STR("--max-handshakes", CLI_SERVER, max_half_open_arg),
+    STR("--idle-timeout", CLI_SERVER, idle_arg),
+    FLAG("--no-gso", CLI_SERVER, no_gso),
     FLAG("--once", CLI_SERVER, once),
     FLAG("--stats", BOTH, stats),
     STR("--export", BOTH, export_arg),
@@ -117,6 +121,43 @@ static int parse_mtu(cli_opts *o)
                         o->mtu_arg);
     }
     o->mtu = v;
+    return 0;
+}
+
+/* A whole number in [lo, hi] from an option's value. */
+static bool parse_count(const char *arg, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+    char *end;
+    if (arg[0] < '0' || arg[0] > '9') return false;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (*end != '\0' || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+/* The server endpoint's limits. */
+static int parse_limits(cli_opts *o)
+{
+    unsigned long v;
+    if (o->max_conn_arg != NULL) {
+        if (!parse_count(o->max_conn_arg, 1, 1UL << 24, &v))
+            return cli_fail(CLI_EXIT_USAGE, "--max-connections wants 1..16777216, got '%s'",
+                            o->max_conn_arg);
+        o->max_connections = v;
+    }
+    if (o->max_half_open_arg != NULL) {
+        if (!parse_count(o->max_half_open_arg, 1, 1UL << 24, &v))
+            return cli_fail(CLI_EXIT_USAGE, "--max-handshakes wants 1..16777216, got '%s'",
+                            o->max_half_open_arg);
+        o->max_half_open = v;
+    }
+    if (o->idle_arg != NULL) {
+        if (!parse_count(o->idle_arg, 0, 86400 * 365, &v))
+            return cli_fail(CLI_EXIT_USAGE,
+                            "--idle-timeout wants seconds (0: never), at most a year, got '%s'",
+                            o->idle_arg);
+        o->idle_timeout_ms = v == 0 ? UINT32_MAX : (uint32_t)(v * 1000);
+    }
     return 0;
 }
 
@@ -221,6 +262,9 @@ static int validate(cli_opts *o)
     }
     if (rc == 0) {
         rc = parse_export(o);
+    }
+    if (rc == 0) {
+        rc = parse_limits(o);
     }
     if (rc == 0) {
         rc = parse_addr(o);

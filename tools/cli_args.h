@@ -43,6 +43,11 @@ typedef struct cli_opts {
     const char *mtu_arg;
     size_t mtu; /* 0: library default */
     bool no_cookie;
+    /* server endpoint limits (0: the endpoint's defaults) */
+    const char *max_conn_arg, *max_half_open_arg, *idle_arg;
+    size_t max_connections, max_half_open;
+    uint32_t idle_timeout_ms; /* UINT32_MAX: never */
+    bool no_gso;
     /* behaviour and output */
     bool echo;
     bool once;

@@ -7,6 +7,8 @@ static const char k_server_usage[] =
     "                      [--psk-identity ID --psk HEX] [--ciphers LIST] [--mtu N] [--echo]\n"
     "                      [--keylog FILE] [--no-cookie] [--once] [--stats]\n"
     "                      [--export LABEL:LEN] [--quiet|--verbose]\n"
+    "                      [--max-connections N] [--max-handshakes N]\n"
+    "                      [--idle-timeout SECONDS] [--no-gso]\n"
     "\n"
     "A DTLS 1.2 server on one UDP socket, serving many clients at once.\n"
     "\n"
@@ -26,6 +28,13 @@ static const char k_server_usage[] =
     "  --once               exit after the first connection ends (0 if it was closed\n"
     "                       cleanly, 1 if it failed)\n"
     "  --stats              print a 'stats:' line whenever a connection ends\n"
+    "  --max-connections N  at most N connections at once (default 65536); ClientHellos\n"
+    "                       beyond it are dropped\n"
+    "  --max-handshakes N   at most N handshakes in progress at once (default 4096)\n"
+    "  --idle-timeout SECONDS  close a connection silent for this long with close_notify\n"
+    "                       (default 300; 0: never)\n"
+    "  --no-gso             send every datagram on its own (default: runs of equal-size\n"
+    "                       datagrams to one peer leave as one UDP GSO send)\n"
     "  --quiet              no 'listening:', 'handshake:' or per-connection error lines\n";
 
 static const char k_client_usage[] =

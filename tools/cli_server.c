@@ -101,6 +101,10 @@ static int open_endpoint(server *s)
     dk_endpoint_options_init(&eo);
     eo.server = s->cfg;
     eo.cb = (dk_endpoint_callbacks){on_accept, on_connect, on_data, on_close, on_failure, s};
+    if (s->o->max_connections) eo.max_connections = s->o->max_connections;
+    if (s->o->max_half_open) eo.max_half_open = s->o->max_half_open;
+    if (s->o->idle_timeout_ms) eo.idle_timeout_ms = s->o->idle_timeout_ms;
+    eo.no_gso = s->o->no_gso;
     s->ep = dk_endpoint_new(&eo);
     if (s->ep == NULL) return cli_fail(CLI_EXIT_FAIL, "out of memory");
     dk_result r = dk_endpoint_listen(s->ep, (struct sockaddr *)&ss, len);

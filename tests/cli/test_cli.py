@@ -354,12 +354,44 @@ def case_help(binary):
 def case_bad_option(binary):
     for args in (["client", "127.0.0.1:4433", "--frobnicate"], ["server", "--mtu", "abc"],
                  ["client"], ["frob"], ["client", "127.0.0.1:1", "--pin", "abcd"],
-                 ["server", "--cert", "x.pem"]):
+                 ["server", "--cert", "x.pem"], ["server", "--max-connections", "0"],
+                 ["server", "--max-handshakes", "-1"], ["server", "--idle-timeout", "1s"],
+                 ["client", "127.0.0.1:1", "--no-gso"]):
         p = subprocess.run([binary] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=TIMEOUT)
         check(p.returncode == 2, "%r exit %d (want 2)" % (args, p.returncode))
         check(p.stdout == b"", "%r wrote to stdout" % args)
         one_error_line(p.stderr.decode())
+
+
+def case_idle_timeout(binary):
+    """--idle-timeout: a silent client is closed (close_notify) once the
+    timeout passed, not before; with --once the server then exits 0."""
+    srv = Server(binary, ["--idle-timeout", "1", "--once", "--stats", "--no-gso",
+                          "--max-connections", "4", "--max-handshakes", "2"])
+    client = None
+    try:
+        fp = srv.fingerprint()
+        # stdin stays open: the client says nothing after its handshake
+        client = subprocess.Popen([binary, "client", "127.0.0.1:%d" % srv.port, "--pin", fp],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        srv.wait_for(r"^handshake: .*$")
+        t0 = time.monotonic()
+        check(srv.wait_exit() == 0, "server --once exit code not 0 after the idle close")
+        waited = time.monotonic() - t0
+        check(waited >= 0.9, "closed after %.2f s, before the 1 s idle timeout" % waited)
+        srv.wait_for(r"^stats: ")
+        check(client.poll() is None or client.returncode == 0, "client failed")
+    finally:
+        if client is not None:
+            client.stdin.close()
+            try:
+                client.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                client.kill()
+                client.wait()
+        srv.stop()
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
