@@ -171,9 +171,15 @@ typedef struct loop_records {
      * server CPU above plain UDP's over the floor. */
     double server_x_aead, both_x_aead, server_x_floor, both_x_floor, aead_echo_x_floor;
 } loop_records;
-/* spin: the client busy-waits for echoes instead of blocking in poll()
- * (bench_loop.c, wait_echoes: why); its empty receive calls are taken out of
- * the client's CPU. */
-loop_records loop_record_rate(double seconds, unsigned batch, bool gso, bool spin);
+typedef struct loop_opts {
+    unsigned batch; /* the servers' recvmmsg/sendmmsg batch */
+    bool gso;       /* the endpoint with UDP GSO */
+    /* the client busy-waits for echoes instead of blocking in poll()
+     * (bench_loop.c, wait_echoes: why); its empty receive calls are taken
+     * out of the client's CPU */
+    bool spin;
+    bool aead_copy; /* the AEAD echo seals in a send buffer of its own, after a copy */
+} loop_opts;
+loop_records loop_record_rate(double seconds, const loop_opts *o);
 
 #endif

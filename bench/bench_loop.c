@@ -122,12 +122,17 @@ static void set_bufs(int fd)
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
 }
 
+typedef enum { SERVE_DTLS, SERVE_PLAIN, SERVE_AEAD, SERVE_AEAD_COPY } serve_kind;
+
 /* The plain UDP echo: recvmmsg, then sendmmsg of the same datagrams. With
- * aead, each datagram is a raw record (bench_floor.c: raw_rec) that is opened
- * and sealed again in place, with nothing else around it: the AEAD's own cost
- * through the same socket path. */
-static void serve_udp(int port_fd, unsigned batch, bool aead)
+ * SERVE_AEAD, each datagram is a raw record (bench_floor.c: raw_rec) that is
+ * opened and sealed again in place, with nothing else around it: the AEAD's
+ * own cost through the same socket path. SERVE_AEAD_COPY seals the echo in a
+ * send buffer of its own, as a general send call must (the plaintext copied
+ * there first). */
+static void serve_udp(int port_fd, unsigned batch, serve_kind kind)
 {
+    bool aead = kind != SERVE_PLAIN;
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0) bench_die("plain: bind");
@@ -137,7 +142,7 @@ static void serve_udp(int port_fd, unsigned batch, bool aead)
     if (write(port_fd, &a.sin_port, sizeof a.sin_port) != sizeof a.sin_port) _exit(3);
     raw_rec *open = aead ? raw_rec_new(false, 1) : NULL, *seal = aead ? raw_rec_new(true, 2) : NULL;
     uint64_t seq = 0;
-    static uint8_t bufs[64][2048];
+    static uint8_t bufs[64][2048], out[64][2048];
     struct mmsghdr msg[64];
     struct iovec iov[64];
     struct sockaddr_in from[64];
@@ -158,7 +163,14 @@ static void serve_udp(int port_fd, unsigned batch, bool aead)
             iov[i].iov_len = msg[i].msg_len;
             if (!aead) continue;
             if (!raw_rec_open(open, bufs[i], msg[i].msg_len)) bench_die("aead echo: open");
-            iov[i].iov_len = raw_rec_seal(seal, bufs[i], msg[i].msg_len - RAW_REC_OVERHEAD, seq++);
+            size_t content = msg[i].msg_len - RAW_REC_OVERHEAD;
+            uint8_t *rec = bufs[i];
+            if (kind == SERVE_AEAD_COPY) {
+                rec = out[i];
+                memcpy(rec + RAW_REC_CONTENT, bufs[i] + RAW_REC_CONTENT, content);
+                iov[i].iov_base = rec;
+            }
+            iov[i].iov_len = raw_rec_seal(seal, rec, content, seq++);
         }
         st.send_calls++;
         if (sendmmsg(fd, msg, (unsigned)n, 0) < 0) st.send_errors++;
@@ -177,8 +189,6 @@ typedef struct child {
     uint16_t port;
 } child;
 
-typedef enum { SERVE_DTLS, SERVE_PLAIN, SERVE_AEAD } serve_kind;
-
 static child spawn(serve_kind kind, unsigned batch, bool gso)
 {
     int p[2];
@@ -191,7 +201,7 @@ static child spawn(serve_kind kind, unsigned batch, bool gso)
         struct sigaction sa = {0};
         sa.sa_handler = on_term;
         sigaction(SIGTERM, &sa, NULL);
-        if (kind != SERVE_DTLS) serve_udp(p[1], batch, kind == SERVE_AEAD);
+        if (kind != SERVE_DTLS) serve_udp(p[1], batch, kind);
         serve_dtls(p[1], batch, gso);
     }
     close(p[1]);
@@ -551,11 +561,13 @@ static void fill(const rec_acc *a, double empty_cost, double *per_s, double *ser
     *both_us = (a->server_cpu + client) / n * 1e6;
 }
 
-loop_records loop_record_rate(double seconds, unsigned batch, bool gso, bool spin)
+loop_records loop_record_rate(double seconds, const loop_opts *o)
 {
     loop_records res = {0};
-    child dch = spawn(SERVE_DTLS, batch, gso), pch = spawn(SERVE_PLAIN, batch, false),
-          ach = spawn(SERVE_AEAD, batch, false);
+    unsigned batch = o->batch;
+    bool spin = o->spin;
+    child dch = spawn(SERVE_DTLS, batch, o->gso), pch = spawn(SERVE_PLAIN, batch, false),
+          ach = spawn(o->aead_copy ? SERVE_AEAD_COPY : SERVE_AEAD, batch, false);
     dk_config *cfg = mk_client_cfg();
     lclient cl;
     int epfd = epoll_create1(0);

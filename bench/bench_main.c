@@ -441,7 +441,7 @@ static void loopback_rows(const opts *o, int run)
     }
     if (want(o, "loopback-records")) {
         double secs = o->quick ? 0.3 : 1.0;
-        loop_records r = loop_record_rate(secs, 32, false, true);
+        loop_records r = loop_record_rate(secs, &(loop_opts){.batch = 32, .spin = true});
         add("loopback-records-1200", "records/s", "plain-udp", false, NULL, r.dtls_per_s,
             r.plain_per_s);
         add("loopback-records-1200.syscalls-per-dgram", "syscalls/datagram", "plain-udp", true,
@@ -489,13 +489,22 @@ static void loopback_rows(const opts *o, int run)
         if (run == 0) {
             /* The same with a client that blocks in poll() for its echoes:
              * the servers then also pay for waking it (bench_loop.c). */
-            loop_records b = loop_record_rate(secs, 32, false, false);
+            loop_records b = loop_record_rate(secs, &(loop_opts){.batch = 32});
             add("loopback-records-1200.blocking-client.server-x-aead", "x aead-echo", "-", true,
                 NULL, b.server_x_aead, NAN);
             set_note("loopback-records-1200.blocking-client.server-x-aead",
                      "the client sleeps in poll() between windows; wake-ups land on the senders");
-            loop_records g = loop_record_rate(secs, 32, true, true);
-            loop_records one = loop_record_rate(secs, 1, false, true);
+            loop_records g = loop_record_rate(secs, &(loop_opts){.batch = 32, .gso = true, .spin = true});
+            loop_records one = loop_record_rate(secs, &(loop_opts){.batch = 1, .spin = true});
+            /* The AEAD echo with a general send's copy: the plaintext into a
+             * send buffer of its own before sealing, as dtlskit's send does. */
+            loop_records cp = loop_record_rate(secs, &(loop_opts){.batch = 32, .spin = true,
+                                                                  .aead_copy = true});
+            add("loopback-records-1200.server-x-aead-with-copy", "x aead-echo+copy", "-", true,
+                NULL, cp.server_x_aead, NAN);
+            set_note("loopback-records-1200.server-x-aead-with-copy",
+                     "server-x-aead against an AEAD echo that copies the plaintext into a send "
+                     "buffer before sealing (one run)");
             add("loopback-records-1200.gso", "records/s", "no-gso", false, NULL, g.dtls_per_s,
                 r.dtls_per_s);
             /* CPU above plain UDP's, each against the plain UDP server
