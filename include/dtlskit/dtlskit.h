@@ -213,7 +213,10 @@ typedef struct dk_peer dk_peer;
 /* Takes conn (a server connection); NULL without memory (conn is freed). */
 DK_API dk_peer *dk_peer_new(dk_conn *conn);
 DK_API void dk_peer_free(dk_peer *p);
-/* Like dk_conn_receive; DK_NEW_HANDSHAKE: a successor started. */
+/* Like dk_conn_receive (the datagram is decrypted in place; views from
+ * dk_peer_read_view stay valid until the next dk_peer_receive, which may
+ * keep a copy of the datagram for a successor or the old association);
+ * DK_NEW_HANDSHAKE: a successor started. */
 DK_API dk_result dk_peer_receive(dk_peer *p, uint8_t *datagram, size_t len, uint64_t now_ms);
 DK_API uint64_t dk_peer_next_timeout(const dk_peer *p);
 DK_API dk_result dk_peer_handle_timeout(dk_peer *p, uint64_t now_ms);
