@@ -4,6 +4,7 @@
  * shutdown all come from the endpoint; this file maps its events onto the
  * CLI's output lines. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -138,6 +139,24 @@ static int server_loop(server *s)
     return s->once_code;
 }
 
+/* --stats at exit: the endpoint's counters, one line. */
+static void print_endpoint_stats(const dk_endpoint *ep)
+{
+    dk_endpoint_stats st;
+    dk_endpoint_get_stats(ep, &st);
+    double dg = (double)(st.datagrams_in + st.datagrams_out);
+    printf("endpoint: datagrams_in=%llu datagrams_out=%llu syscalls_per_datagram=%.3f "
+           "gso_sends=%llu hvr_sent=%llu accepted=%llu connected=%llu failed=%llu "
+           "idle_expired=%llu refused=%llu peak_connections=%zu\n",
+           (unsigned long long)st.datagrams_in, (unsigned long long)st.datagrams_out,
+           dg > 0 ? (double)(st.recv_calls + st.send_calls + st.poll_calls) / dg : 0.0,
+           (unsigned long long)st.gso_sends, (unsigned long long)st.hvr_sent,
+           (unsigned long long)st.accepted, (unsigned long long)st.connected,
+           (unsigned long long)st.failed, (unsigned long long)st.idle_expired,
+           (unsigned long long)(st.refused_full + st.refused_half_open), st.peak_connections);
+    fflush(stdout);
+}
+
 static int server_setup(server *s, const cli_opts *o, FILE *keylog)
 {
     bool ephemeral = false;
@@ -169,6 +188,7 @@ int cli_server_main(const cli_opts *o)
     /* --once: the other peers get close_notify, and every connection its
      * terminal callback (which frees its name) before the endpoint goes. */
     if (s.ep != NULL && !s.shut) (void)!dk_endpoint_shutdown(s.ep);
+    if (s.ep != NULL && o->stats) print_endpoint_stats(s.ep);
     dk_endpoint_free(s.ep);
     if (s.cfg != NULL) dk_config_free(s.cfg);
     if (keylog != NULL) fclose(keylog);

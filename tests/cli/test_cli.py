@@ -382,6 +382,11 @@ def case_idle_timeout(binary):
         waited = time.monotonic() - t0
         check(waited >= 0.9, "closed after %.2f s, before the 1 s idle timeout" % waited)
         srv.wait_for(r"^stats: ")
+        ep = srv.wait_for(r"^endpoint: datagrams_in=(\d+) .* accepted=(\d+) connected=(\d+) "
+                          r"failed=(\d+) idle_expired=(\d+) ")
+        check(int(ep.group(1)) >= 2, "endpoint counted %s datagrams in" % ep.group(1))
+        check(ep.group(2) == "1" and ep.group(3) == "1" and ep.group(4) == "0"
+              and ep.group(5) == "1", "endpoint counters: %r" % ep.group(0))
         check(client.poll() is None or client.returncode == 0, "client failed")
     finally:
         if client is not None:
