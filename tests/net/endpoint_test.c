@@ -297,17 +297,12 @@ static void test_successor(void **state)
     free(t);
 }
 
-/* R16 while the old association is established: its records still flow
- * during the new handshake. */
-static void test_old_association_carries_data(void **state)
+/* An established client, then a second dtlskit client on the same socket
+ * whose ClientHello (+ cookie) starts a successor, held half-way (the new
+ * client is not pumped). Returns the old client; cl->c is the new one. */
+static dk_conn *successor_half_way(nh *t, nh_client *cl)
 {
-    nh *t = calloc(1, sizeof *t);
-    nh_init(t, "ec", NULL);
-    t->echo = true;
-    nh_client *cl = nh_client_new(t);
     nh_run(t, 5000, established);
-    /* a second client on the same socket: its ClientHello (+ cookie) starts
-     * a successor; hold it half-way by not pumping the new client. */
     dk_conn *old_client = cl->c;
     cl->c = dk_conn_new(t->ccfg, NULL, 0);
     assert_non_null(cl->c);
@@ -324,6 +319,21 @@ static void test_old_association_carries_data(void **state)
     assert_int_equal(dk_endpoint_process(t->ep, t->now), DK_OK); /* successor starts */
     assert_int_equal(stats(t).connections, 2);
     assert_int_equal(nh_count(t, NH_ACCEPT), 2);
+    return old_client;
+}
+
+/* R16 while the old association is established: its records still flow
+ * during the new handshake. */
+static void test_old_association_carries_data(void **state)
+{
+    nh *t = calloc(1, sizeof *t);
+    nh_init(t, "ec", NULL);
+    t->echo = true;
+    nh_client *cl = nh_client_new(t);
+    dk_conn *old_client = successor_half_way(t, cl);
+    uint8_t buf[4096];
+    size_t n;
+    ssize_t got;
     /* the old client's record reaches the old association and is echoed */
     assert_int_equal(dk_conn_write(old_client, (const uint8_t *)"old", 3), DK_OK);
     while (dk_conn_poll_datagram(old_client, buf, sizeof buf, &n) == DK_OK) nh_send_raw(cl, buf, n);
@@ -336,6 +346,59 @@ static void test_old_association_carries_data(void **state)
         while (dk_conn_read(old_client, buf, sizeof buf, &n) == DK_OK) echoed++;
     }
     assert_int_equal(echoed, 1);
+    dk_conn_free(old_client);
+    nh_free(t);
+    free(t);
+}
+
+/* R16 between the successor's ChangeCipherSpec and its Finished: the old
+ * client's records fail the successor's new keys and reach the old
+ * association; they do not count as a corrupted handshake, so the new one
+ * still completes (three used to end it with bad_record_mac). */
+static void test_old_data_between_ccs_and_finished(void **state)
+{
+    nh *t = calloc(1, sizeof *t);
+    nh_init(t, "ec", NULL);
+    t->echo = true;
+    nh_client *cl = nh_client_new(t);
+    dk_conn *old_client = successor_half_way(t, cl);
+    uint8_t buf[20000], recs[3][2048];
+    size_t n, rlen[3] = {0}, k = 0;
+    ssize_t got;
+    while ((got = recv(cl->fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) /* the server's flight */
+        assert_true(dk_conn_receive(cl->c, buf, (size_t)got, t->now) >= 0);
+    /* the new client's flight, one record per datagram: CKE, CCS, Finished */
+    while (dk_conn_poll_datagram(cl->c, buf, sizeof buf, &n) == DK_OK) {
+        for (size_t off = 0; off + 13 <= n; k++) {
+            size_t r = 13 + ((size_t)buf[off + 11] << 8 | buf[off + 12]);
+            assert_true(k < 3 && off + r <= n && r <= sizeof recs[0]);
+            memcpy(recs[k], buf + off, r);
+            rlen[k] = r;
+            off += r;
+        }
+    }
+    assert_int_equal(k, 3);
+    assert_int_equal(recs[1][0], 20); /* change_cipher_spec */
+    nh_send_raw(cl, recs[0], rlen[0]);
+    nh_send_raw(cl, recs[1], rlen[1]);
+    assert_int_equal(dk_endpoint_process(t->ep, t->now), DK_OK);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(dk_conn_write(old_client, (const uint8_t *)"old", 3), DK_OK);
+        while (dk_conn_poll_datagram(old_client, buf, sizeof buf, &n) == DK_OK) nh_send_raw(cl, buf, n);
+        assert_int_equal(dk_endpoint_process(t->ep, t->now), DK_OK);
+    }
+    assert_int_equal(nh_count(t, NH_DATA), 4);
+    assert_int_equal(nh_count(t, NH_FAILURE), 0);
+    assert_int_equal(stats(t).connections, 2);
+    nh_send_raw(cl, recs[2], rlen[2]);
+    assert_int_equal(dk_endpoint_process(t->ep, t->now), DK_OK);
+    while ((got = recv(cl->fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+        dk_result r = dk_conn_receive(cl->c, buf, (size_t)got, t->now);
+        (void)r; /* the old association's echoes fail the new keys */
+    }
+    assert_int_equal(dk_conn_state(cl->c), DK_STATE_ESTABLISHED);
+    assert_int_equal(stats(t).superseded, 1);
+    assert_int_equal(stats(t).connections, 1);
     dk_conn_free(old_client);
     nh_free(t);
     free(t);
@@ -574,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_shutdown),
         cmocka_unit_test(test_successor),
         cmocka_unit_test(test_old_association_carries_data),
+        cmocka_unit_test(test_old_data_between_ccs_and_finished),
         cmocka_unit_test(test_client_endpoint),
         cmocka_unit_test(test_no_empty_wakeups),
         cmocka_unit_test(test_gso_burst),
