@@ -237,6 +237,28 @@ static size_t split_records(const uint8_t *d, size_t len, uint8_t rec[][CAP], si
     return k;
 }
 
+/* A established, B restarted on its address; B's flight (CKE, CCS,
+ * Finished) split into records, the first two delivered: the successor has
+ * B's new keys and waits for the Finished in recs[2]. */
+static dk_conn *successor_before_finished(world *w, dk_conn **a, uint8_t recs[][CAP],
+                                          size_t *rlen)
+{
+    *a = client(w);
+    pump(w, *a);
+    dk_conn *b = restart_on_address(w);
+    static uint8_t dg[CAP];
+    size_t n;
+    while (dk_peer_poll_datagram(w->peer, dg, sizeof dg, &n) == DK_OK)
+        assert_true(dk_conn_receive(b, dg, n, w->now) >= 0);
+    assert_int_equal(dk_conn_poll_datagram(b, dg, sizeof dg, &n), DK_OK);
+    assert_int_equal(split_records(dg, n, recs, rlen, 8), 3);
+    assert_int_equal(recs[1][0], 20); /* change_cipher_spec */
+    assert_int_equal(recs[2][0], 22); /* Finished, epoch 1 */
+    to_server(w, b, recs[0], rlen[0]);
+    to_server(w, b, recs[1], rlen[1]);
+    return b;
+}
+
 /* Between the successor's ChangeCipherSpec and its Finished, the old
  * association's application data fails the successor's epoch-1 keys: those
  * records go to the old association and do not count as a corrupted
@@ -246,21 +268,12 @@ static void test_R16_old_traffic_between_ccs_and_finished(void **st)
     (void)st;
     world w;
     world_init(&w, 162);
-    dk_conn *a = client(&w);
-    pump(&w, a);
-    dk_conn *assoc = dk_peer_conn(w.peer);
-    dk_conn *b = restart_on_address(&w);
     static uint8_t dg[CAP], recs[8][CAP];
     size_t n, rlen[8];
-    while (dk_peer_poll_datagram(w.peer, dg, sizeof dg, &n) == DK_OK)
-        assert_true(dk_conn_receive(b, dg, n, w.now) >= 0);
-    /* B's flight: ClientKeyExchange, ChangeCipherSpec, Finished (one datagram). */
-    assert_int_equal(dk_conn_poll_datagram(b, dg, sizeof dg, &n), DK_OK);
-    assert_int_equal(split_records(dg, n, recs, rlen, 8), 3);
-    assert_int_equal(recs[1][0], 20); /* change_cipher_spec */
-    assert_int_equal(recs[2][0], 22); /* Finished, epoch 1 */
-    to_server(&w, b, recs[0], rlen[0]);
-    to_server(&w, b, recs[1], rlen[1]);
+    dk_conn *a;
+    dk_conn *b = successor_before_finished(&w, &a, recs, rlen);
+    dk_conn *assoc = dk_peer_old(w.peer);
+    assert_non_null(assoc);
     w.got_len = 0;
     for (int i = 0; i < 5; i++) {
         assert_int_equal(dk_conn_write(a, (const uint8_t *)"old", 3), DK_OK);
@@ -288,18 +301,12 @@ static void test_R16_failed_successor_alert_pending(void **st)
     (void)st;
     world w;
     world_init(&w, 163);
-    dk_conn *a = client(&w);
-    pump(&w, a);
-    dk_conn *assoc = dk_peer_conn(w.peer);
-    dk_conn *b = restart_on_address(&w);
     static uint8_t dg[CAP], recs[8][CAP];
     size_t n, rlen[8];
-    while (dk_peer_poll_datagram(w.peer, dg, sizeof dg, &n) == DK_OK)
-        assert_true(dk_conn_receive(b, dg, n, w.now) >= 0);
-    assert_int_equal(dk_conn_poll_datagram(b, dg, sizeof dg, &n), DK_OK);
-    assert_int_equal(split_records(dg, n, recs, rlen, 8), 3);
-    to_server(&w, b, recs[0], rlen[0]);
-    to_server(&w, b, recs[1], rlen[1]);
+    dk_conn *a;
+    dk_conn *b = successor_before_finished(&w, &a, recs, rlen);
+    dk_conn *assoc = dk_peer_old(w.peer);
+    assert_non_null(assoc);
     recs[2][rlen[2] - 1] ^= 1; /* the Finished's tag */
     for (int i = 0; i < 3; i++) to_server(&w, b, recs[2], rlen[2]);
     assert_int_equal(dk_conn_state(dk_peer_conn(w.peer)), DK_STATE_FAILED);
