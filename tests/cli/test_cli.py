@@ -117,6 +117,12 @@ def run_client(binary, port, args, stdin=b""):
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
 
+def start_client(binary, port, fp):
+    """A `dtlskit client` pinned to fp whose stdin stays open until closed."""
+    return subprocess.Popen([binary, "client", "127.0.0.1:%d" % port, "--pin", fp],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
 def one_error_line(stderr):
     lines = stderr.splitlines()
     check(len(lines) == 1 and lines[0].startswith("dtlskit: ") and len(lines[0]) > 10,
@@ -263,9 +269,7 @@ def case_reconnect_same_port(binary):
     first = None
     try:
         fp = srv.fingerprint()
-        first = subprocess.Popen([binary, "client", "127.0.0.1:%d" % proxy.port, "--pin", fp],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE)
+        first = start_client(binary, proxy.port, fp)
         first.stdin.write(b"first\n")
         first.stdin.flush()
         check(first.stdout.readline().startswith(b"handshake: "), "first client: no handshake")
@@ -373,9 +377,7 @@ def case_idle_timeout(binary):
     try:
         fp = srv.fingerprint()
         # stdin stays open: the client says nothing after its handshake
-        client = subprocess.Popen([binary, "client", "127.0.0.1:%d" % srv.port, "--pin", fp],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE)
+        client = start_client(binary, srv.port, fp)
         srv.wait_for(r"^handshake: .*$")
         t0 = time.monotonic()
         check(srv.wait_exit() == 0, "server --once exit code not 0 after the idle close")
