@@ -9,7 +9,7 @@
 #   --jobs N     harnesses run at the same time (default $FUZZ_JOBS, else 1)
 #   --build DIR  build directory (default build-fuzz)
 #   --no-save    do not copy crashing inputs into tests/fuzz/regress/<harness>/
-#   HARNESS      any of: record hs_msg reasm cookie spki server server_nocookie client
+#   HARNESS      any of: record hs_msg reasm cookie spki server server_nocookie client endpoint
 #
 # Each harness starts from its committed seeds (tests/fuzz/corpus/<h>) and
 # regression inputs (tests/fuzz/regress/<h>) and grows a working corpus in
@@ -22,8 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL="record hs_msg reasm cookie spki server server_nocookie client"
-ENGINES=" server server_nocookie client "
+ALL="record hs_msg reasm cookie spki server server_nocookie client endpoint"
+ENGINES=" server server_nocookie client endpoint "
 SECONDS_EACH=${FUZZ_SECONDS:-}
 JOBS=${FUZZ_JOBS:-1}
 BUILD=build-fuzz
@@ -87,13 +87,19 @@ mkdir -p "$WORK" "$ART" "$LOGS"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# The committed seeds of a harness: the endpoint's are server_nocookie's (the
+# same input framing and server configuration).
+corpus_of() {
+    if [ "$1" = endpoint ]; then echo tests/fuzz/corpus/server_nocookie; else echo "tests/fuzz/corpus/$1"; fi
+}
+
 run_one() {
     local h=$1 maxlen=8192
     case "$ENGINES" in *" $h "*) maxlen=20000 ;; esac
     mkdir -p "$WORK/$h" "$ART/$h"
     rm -f "$ART/$h"/crash-* "$ART/$h"/leak-* "$ART/$h"/timeout-* "$ART/$h"/oom-* "$ART/$h"/slow-unit-*
     local seeds=() d
-    for d in "tests/fuzz/corpus/$h" "tests/fuzz/regress/$h"; do [ -d "$d" ] && seeds+=("$d"); done
+    for d in "$(corpus_of "$h")" "tests/fuzz/regress/$h"; do [ -d "$d" ] && seeds+=("$d"); done
     local rc=0
     "$FUZZ_BIN/fuzz_$h" -max_total_time="$SECONDS_EACH" -print_final_stats=1 -max_len="$maxlen" \
         -timeout=20 -rss_limit_mb=3072 -artifact_prefix="$ART/$h/" \
@@ -153,7 +159,7 @@ for h in $HARNESSES; do
     case "$ENGINES" in *" $h "*) ;; *) continue ;; esac
     echo
     echo "== $h: transition-table rows reached by its corpus"
-    if "$FUZZ_BIN/fuzz_replay_$h" --rows "$WORK/$h" "tests/fuzz/corpus/$h" >"$LOGS/$h.rows" 2>&1; then
+    if "$FUZZ_BIN/fuzz_replay_$h" --rows "$WORK/$h" "$(corpus_of "$h")" >"$LOGS/$h.rows" 2>&1; then
         grep -a -E "rows reached|not reached|replayed" "$LOGS/$h.rows" || true
     else
         echo "   replay failed (see $LOGS/$h.rows):"
