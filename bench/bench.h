@@ -69,6 +69,9 @@ const bench_m *bench_measure_rate(const bench_step *steps, int n_steps, int chun
  * 1000 records a chunk; the loop is closed afterwards. */
 bench_m bench_loop_alone(void *loop, void (*step)(void *, int, bench_m *), void (*close)(void *));
 
+/* The median of v[0..n) (sorts v in place). */
+double bench_median(double *v, int n);
+
 /* How long each timed run lasts (CPU seconds); --quick shortens it. */
 extern double bench_run_s;
 

@@ -516,18 +516,6 @@ static rec_acc acc_since(const rec_acc *now, const rec_acc *then)
                      .client_cpu = now->client_cpu - then->client_cpu};
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* CPU seconds of one recvmmsg that finds nothing (the spinning client's
  * empty calls), on an idle socket of its own. */
 static double empty_recv_cost(void)
@@ -620,11 +608,11 @@ loop_records loop_record_rate(double seconds, const loop_opts *o)
     fill(&a.acc, empty_cost, &res.aead_per_s, &res.aead_server_us, &res.aead_both_us);
     res.aead_tls_path = ft.cpu / ft.ops <= fg.cpu / fg.ops;
     res.aead_us = (res.aead_tls_path ? ft.cpu / ft.ops : fg.cpu / fg.ops) * 1e6;
-    res.server_x_aead = median(xs, PAIRS);
-    res.both_x_aead = median(xb, PAIRS);
-    res.server_x_floor = median(fs, PAIRS);
-    res.both_x_floor = median(fb, PAIRS);
-    res.aead_echo_x_floor = median(af, PAIRS);
+    res.server_x_aead = bench_median(xs, PAIRS);
+    res.both_x_aead = bench_median(xb, PAIRS);
+    res.server_x_floor = bench_median(fs, PAIRS);
+    res.both_x_floor = bench_median(fb, PAIRS);
+    res.aead_echo_x_floor = bench_median(af, PAIRS);
     raw_rec_free(a.seal);
     raw_rec_free(a.open);
     close(a.fd);

@@ -203,6 +203,12 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+double bench_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 typedef struct stat3 {
     double med, min, max;
 } stat3;
@@ -211,9 +217,8 @@ static stat3 summarize(const double *v, int n)
 {
     double s[MAX_RUNS];
     memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_d);
-    stat3 r = {n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2, s[0], s[n - 1]};
-    return r;
+    double med = bench_median(s, n); /* sorts s */
+    return (stat3){med, s[0], s[n - 1]};
 }
 
 /* ---- options --------------------------------------------------------------- */
