@@ -123,27 +123,29 @@ static void spare_free(void *unused)
 
 static void spare_key(void) { (void)pthread_key_create(&g_spare_key, spare_free); }
 
-/* Room for one more datagram of len bytes behind its 2-byte length. */
-static uint8_t *outq_reserve(dk_conn *c, size_t len)
+/* Room for one more datagram of len bytes behind its 2-byte length: *out
+ * points where its bytes go. */
+static dk_result outq_reserve(dk_conn *c, size_t len, uint8_t **out)
 {
-    if (len > 0xFFFF) return NULL;
+    if (len > 0xFFFF) return DK_ERR_INTERNAL;
     size_t need = c->outq_len + len + 2;
     if (need > c->outq_cap) {
         if (!c->outq && need <= DK_OUTQ_MIN && t_spare) {
             c->outq = t_spare;
             t_spare = NULL;
             c->outq_cap = DK_OUTQ_MIN;
-            return c->outq + 2;
+        } else {
+            size_t cap = c->outq_cap ? c->outq_cap : DK_OUTQ_MIN;
+            while (cap < need) cap *= 2;
+            if (cap > (1u << 20)) return DK_ERR_LIMIT; /* application is not draining */
+            uint8_t *p = dk_realloc(c->outq, cap);
+            if (!p) return DK_ERR_NOMEM;
+            c->outq = p;
+            c->outq_cap = cap;
         }
-        size_t cap = c->outq_cap ? c->outq_cap : DK_OUTQ_MIN;
-        while (cap < need) cap *= 2;
-        if (cap > (1u << 20)) return NULL; /* application is not draining */
-        uint8_t *p = dk_realloc(c->outq, cap);
-        if (!p) return NULL;
-        c->outq = p;
-        c->outq_cap = cap;
     }
-    return c->outq + c->outq_len + 2;
+    *out = c->outq + c->outq_len + 2;
+    return DK_OK;
 }
 
 static void outq_commit(dk_conn *c, size_t len)
@@ -152,17 +154,11 @@ static void outq_commit(dk_conn *c, size_t len)
     c->outq_len += len + 2;
 }
 
-static dk_result outq_full(const dk_conn *c, size_t len)
-{
-    return len > 0xFFFF ? DK_ERR_INTERNAL : c->outq_len + len + 2 > (1u << 20) ? DK_ERR_LIMIT
-                                                                               : DK_ERR_NOMEM;
-}
-
 dk_result dk_queue_datagram(dk_conn *c, const uint8_t *d, size_t len)
 {
     if (len == 0) return DK_OK;
-    uint8_t *p = outq_reserve(c, len);
-    if (!p) return outq_full(c, len);
+    uint8_t *p;
+    DK_TRY(outq_reserve(c, len, &p));
     memcpy(p, d, len);
     outq_commit(c, len);
     return DK_OK;
@@ -229,8 +225,8 @@ dk_result dk_send_record(dk_conn *c, uint8_t type, const uint8_t *pt, size_t len
 {
     size_t max = len + record_overhead(c, c->wepoch);
     if (max > DK_MAX_MTU + 64) return DK_ERR_TOO_LARGE;
-    uint8_t *p = outq_reserve(c, max);
-    if (!p) return outq_full(c, max);
+    uint8_t *p;
+    DK_TRY(outq_reserve(c, max, &p));
     size_t used = 0;
     dk_result r = seal_into(c, type, c->wepoch, pt, len, p, max, &used);
     if (r != DK_OK) {
