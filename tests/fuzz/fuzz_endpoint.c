@@ -116,15 +116,32 @@ static void check_caps(const dk_endpoint *ep)
     FUZZ_CHECK(st.half_open <= MAX_HALF_OPEN);
 }
 
-/* One datagram from peer `from`, then a round of the endpoint. */
-static void deliver(dk_endpoint *ep, uint64_t now, int from, const uint8_t *p, size_t n,
-                    const struct sockaddr_storage *to, socklen_t tolen)
+/* One input's world: the endpoint, the fuzz clock, the sending peer. */
+typedef struct run {
+    dk_endpoint *ep;
+    uint64_t now;
+    int from;
+    struct sockaddr_storage to;
+    socklen_t to_len;
+} run;
+
+/* A datagram (none when len is 0) from the current peer, then a round of
+ * the endpoint at the run's time. */
+static void deliver(void *arg, const uint8_t *p, size_t len)
 {
-    if (n > 0 && n <= 65507)
-        (void)sendto(g_peer[from], p, n, 0, (const struct sockaddr *)to, tolen);
-    FUZZ_CHECK(dk_endpoint_process(ep, now) == DK_OK);
-    check_caps(ep);
+    run *r = arg;
+    if (len > 0 && len <= 65507)
+        (void)sendto(g_peer[r->from], p, len, 0, (const struct sockaddr *)&r->to, r->to_len);
+    FUZZ_CHECK(dk_endpoint_process(r->ep, r->now) == DK_OK);
+    check_caps(r->ep);
     peers_drain();
+}
+
+/* The keys a sealed chunk uses: the sending peer's current connection. */
+static const dk_conn *sender_conn(void *arg)
+{
+    const run *r = arg;
+    return g_conn[r->from] ? dk_endpoint_conn_dtls(g_conn[r->from]) : NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -148,41 +165,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(ep != NULL);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     FUZZ_CHECK(dk_endpoint_listen(ep, (struct sockaddr *)&a, sizeof a) == DK_OK);
-    struct sockaddr_storage ss;
-    socklen_t len;
-    FUZZ_CHECK(dk_endpoint_local_addr(ep, &ss, &len) == DK_OK);
+    run r = {.ep = ep, .now = FUZZ_NOW_MS};
+    FUZZ_CHECK(dk_endpoint_local_addr(ep, &r.to, &r.to_len) == DK_OK);
     peers_drain(); /* anything left from the previous input */
-    uint64_t now = FUZZ_NOW_MS;
-    int from = 0;
     fuzz_chunks it;
     fuzz_chunk ch;
     fuzz_chunks_init(&it, data, size);
     while (fuzz_chunks_next(&it, &ch)) {
-        if (ch.timer) {
-            uint32_t t = ch.advance_ms / FUZZ_TICK_MS;
-            if (t & PEER_FLAG) {
-                from = (int)(t & (PEERS - 1));
-                continue;
-            }
-            now += ch.advance_ms;
-        } else if (ch.seal) {
-            /* as fuzz_server: what precedes the first epoch-1 record first,
-             * then the rest sealed with the keys the peer would use */
-            size_t cut = fuzz_first_epoch1(ch.p, ch.len), n;
-            if (cut > 0) deliver(ep, now, from, ch.p, cut, &ss, len);
-            if (cut == ch.len) continue;
-            const dk_conn *c = g_conn[from] ? dk_endpoint_conn_dtls(g_conn[from]) : NULL;
-            uint8_t *sealed = fuzz_seal_as_peer(c, ch.p + cut, ch.len - cut, &n);
-            deliver(ep, now, from, sealed, n, &ss, len);
-            free(sealed);
-            continue;
+        if (!ch.timer) {
+            fuzz_feed_chunk(&ch, sender_conn, deliver, &r);
+        } else if ((ch.advance_ms / FUZZ_TICK_MS) & PEER_FLAG) {
+            r.from = (int)((ch.advance_ms / FUZZ_TICK_MS) & (PEERS - 1));
         } else {
-            deliver(ep, now, from, ch.p, ch.len, &ss, len);
-            continue;
+            r.now += ch.advance_ms;
+            deliver(&r, NULL, 0);
         }
-        FUZZ_CHECK(dk_endpoint_process(ep, now) == DK_OK);
-        check_caps(ep);
-        peers_drain();
     }
     dk_endpoint_stats st;
     dk_endpoint_get_stats(ep, &st);

@@ -112,6 +112,21 @@ size_t fuzz_first_epoch1(const uint8_t *in, size_t len)
     return len;
 }
 
+void fuzz_feed_chunk(const fuzz_chunk *ch, const dk_conn *(*conn)(void *arg), fuzz_feed_fn *feed,
+                     void *arg)
+{
+    if (!ch->seal) {
+        feed(arg, ch->p, ch->len);
+        return;
+    }
+    size_t cut = fuzz_first_epoch1(ch->p, ch->len), n;
+    if (cut > 0) feed(arg, ch->p, cut);
+    if (cut == ch->len) return;
+    uint8_t *sealed = fuzz_seal_as_peer(conn(arg), ch->p + cut, ch->len - cut, &n);
+    feed(arg, sealed, n);
+    free(sealed);
+}
+
 const char *fuzz_describe(const dk_conn *c)
 {
     static char line[320];

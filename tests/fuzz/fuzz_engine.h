@@ -28,6 +28,13 @@ uint8_t *fuzz_seal_as_peer(const dk_conn *c, const uint8_t *in, size_t len, size
  * and the Finished sealed after it can share a datagram: the keys exist
  * only once the former was processed. */
 size_t fuzz_first_epoch1(const uint8_t *in, size_t len);
+/* Delivers a datagram chunk through feed; a sealed chunk in two parts: what
+ * precedes its first epoch-1 record, then the rest sealed as the peer of
+ * conn(arg) would seal it (asked after the first part, whose
+ * ClientKeyExchange may be what creates the keys). */
+typedef void fuzz_feed_fn(void *arg, const uint8_t *p, size_t len);
+void fuzz_feed_chunk(const fuzz_chunk *ch, const dk_conn *(*conn)(void *arg), fuzz_feed_fn *feed,
+                     void *arg);
 /* A one-line description of c ("established", "failed: ...",
  * "handshaking in S_WAIT_FIN", "no connection"), kept in a static buffer. */
 const char *fuzz_describe(const dk_conn *c);

@@ -115,6 +115,9 @@ static void timers(endpoint *ep)
     service(ep);
 }
 
+static const dk_conn *current(void *arg) { return dk_peer_conn(((endpoint *)arg)->sp); }
+static void feed(void *arg, const uint8_t *p, size_t len) { datagram(arg, p, len); }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint64_t rng;
@@ -132,16 +135,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ch.timer) {
             ep.now += ch.advance_ms;
             timers(&ep);
-        } else if (ch.seal) {
-            size_t cut = fuzz_first_epoch1(ch.p, ch.len), n;
-            if (cut > 0) datagram(&ep, ch.p, cut);
-            if (cut == ch.len) continue;
-            uint8_t *sealed =
-                fuzz_seal_as_peer(dk_peer_conn(ep.sp), ch.p + cut, ch.len - cut, &n);
-            datagram(&ep, sealed, n);
-            free(sealed);
         } else {
-            datagram(&ep, ch.p, ch.len);
+            fuzz_feed_chunk(&ch, current, feed, &ep);
         }
     }
     snprintf(outcome, sizeof outcome, "%s (gate HVRs %zu, connections %zu, successors %zu%s%s)",
