@@ -68,6 +68,12 @@ const bench_m *bench_measure_rate(const bench_step *steps, int n_steps, int chun
 /* One record loop alone (made by its *_open): its rate over bench_run_s,
  * 1000 records a chunk; the loop is closed afterwards. */
 bench_m bench_loop_alone(void *loop, void (*step)(void *, int, bench_m *), void (*close)(void *));
+/* Stateless HelloVerifyRequests for bench_run_s of CPU: the ClientHello
+ * template ch gets a new random (the counter) each time, and answer(arg, ch,
+ * len, ctr) must make the stack answer it with an HVR (the counter is also
+ * the "address", the cookie input). */
+bench_m bench_hvr_loop(uint8_t *ch, size_t len, void (*answer)(void *, const uint8_t *, size_t, uint32_t),
+                       void *arg);
 
 /* The median of v[0..n) (sorts v in place). */
 double bench_median(double *v, int n);

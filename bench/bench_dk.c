@@ -281,30 +281,27 @@ static size_t hello_template(uint8_t *out, size_t cap)
 
 /* Stateless HelloVerifyRequests: every ClientHello has its own random and
  * comes from its own address; nothing is cached. */
+typedef struct dk_hvr_ctx {
+    const dk_config *s;
+    uint8_t peer[18], out[256];
+} dk_hvr_ctx;
+
+static void dk_hvr_answer(void *arg, const uint8_t *ch, size_t len, uint32_t ctr)
+{
+    dk_hvr_ctx *x = arg;
+    memcpy(x->peer + 4, &ctr, 4); /* address */
+    size_t n = 0;
+    if (dk_server_gate(x->s, x->peer, sizeof x->peer, ch, len, NOW_MS, x->out, sizeof x->out, &n) !=
+        DK_GATE_HVR)
+        bench_die("dtlskit: gate did not answer with a HelloVerifyRequest");
+}
+
 bench_m dk_hvr(void)
 {
-    uint8_t ch[2048], out[256];
+    uint8_t ch[2048];
     size_t len = hello_template(ch, sizeof ch);
-    const dk_config *s = g_cfg[HS_ECDSA_P256].s;
-    uint8_t peer[18] = {0};
-    peer[0] = 2;
-    bench_m m = {0};
-    uint32_t ctr = 0;
-    double start = bench_cpu();
-    while (bench_cpu() - start < bench_run_s) {
-        for (int i = 0; i < 10000; i++) {
-            ctr++;
-            memcpy(ch + 13 + 12 + 2, &ctr, 4); /* random */
-            memcpy(peer + 4, &ctr, 4);          /* address */
-            size_t n = 0;
-            if (dk_server_gate(s, peer, sizeof peer, ch, len, NOW_MS, out, sizeof out, &n) !=
-                DK_GATE_HVR)
-                bench_die("dtlskit: gate did not answer with a HelloVerifyRequest");
-        }
-        m.ops += 10000;
-    }
-    m.cpu = bench_cpu() - start;
-    return m;
+    dk_hvr_ctx x = {.s = g_cfg[HS_ECDSA_P256].s, .peer = {2}};
+    return bench_hvr_loop(ch, len, dk_hvr_answer, &x);
 }
 
 void dk_heap(size_t n, double *server, double *client)
