@@ -74,14 +74,6 @@ static void settle(dk_peer *p)
     }
 }
 
-/* The first record is in epoch 0: a handshake datagram, which a successor
- * may need to read again. Epoch-1 traffic is copied only while an old
- * association exists. */
-static bool handshake_datagram(const uint8_t *d, size_t len)
-{
-    return len >= 13 && d[3] == 0 && d[4] == 0;
-}
-
 static dk_result start_successor(dk_peer *p, uint8_t *copy, size_t len, uint64_t now_ms)
 {
     dk_conn *s = dk_conn_new_successor(p->cur);
@@ -110,7 +102,7 @@ dk_result dk_peer_receive(dk_peer *p, uint8_t *datagram, size_t len, uint64_t no
         dk_result ro = dk_conn_receive(p->old, datagram, len, now_ms);
         return ro == DK_NEW_HANDSHAKE ? DK_OK : ro;
     }
-    if (p->old || handshake_datagram(datagram, len)) {
+    if (p->old || dk_record_starts_client_hello(datagram, len)) {
         p->hold = dk_malloc(len);
         if (!p->hold) return DK_ERR_NOMEM; /* dropped, as if lost */
         memcpy(p->hold, datagram, len);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "net/dk_ep_int.h"
+#include "record/dk_record.h"
 
 dk_endpoint_conn *dk_ep_conn_new(dk_endpoint *ep, dk_conn *c, const dk_ep_addr *a, size_t alen,
                                  uint8_t flags)
@@ -168,13 +169,6 @@ void dk_ep_conn_settle(dk_endpoint *ep, dk_endpoint_conn *h)
     }
 }
 
-/* An epoch-0 record first: a handshake datagram, whose bytes a second
- * reader may need (an R16 successor). Epoch-1 traffic is never copied. */
-static bool handshake_datagram(const uint8_t *d, size_t len)
-{
-    return len >= 13 && d[3] == 0 && d[4] == 0;
-}
-
 static void feed_old(dk_endpoint *ep, dk_endpoint_conn *h, size_t len)
 {
     dk_endpoint_conn *old = h->old;
@@ -190,7 +184,7 @@ static void start_successor(dk_endpoint *ep, dk_endpoint_conn *h, uint8_t *d, si
 void dk_ep_conn_datagram(dk_endpoint *ep, dk_endpoint_conn *h, uint8_t *d, size_t len)
 {
     h->last_active = ep->now;
-    bool keep = h->old || handshake_datagram(d, len);
+    bool keep = h->old || dk_record_starts_client_hello(d, len);
     if (keep) memcpy(ep->copy, d, len);
     dk_conn_stats before = {0}, after;
     if (h->old) dk_conn_get_stats(h->conn, &before);

@@ -43,6 +43,16 @@ typedef struct dk_record {
 DK_MUST_CHECK dk_result dk_record_next(dk_reader *datagram, dk_record *rec);
 void dk_record_header_write(uint8_t out[DK_RECORD_HEADER_LEN], uint8_t type, uint16_t version,
                             uint16_t epoch, uint64_t seq, uint16_t length);
+/* The datagram's first record is an epoch-0 handshake record carrying (a
+ * fragment of) a ClientHello: the only datagram that can start an R16
+ * successor, which must read it untouched (a connection decrypts in place),
+ * so the endpoint and dk_peer copy just these (and all while an old
+ * association exists). */
+static inline bool dk_record_starts_client_hello(const uint8_t *d, size_t len)
+{
+    return len > DK_RECORD_HEADER_LEN && d[0] == DK_CT_HANDSHAKE && d[3] == 0 && d[4] == 0 &&
+           d[DK_RECORD_HEADER_LEN] == 1 /* client_hello */;
+}
 
 /* ---- replay window (RFC 6347 4.1.2.6, R29) ---------------------------
  * A sliding bitmap of up to DK_REPLAY_MAX_BITS records. Check before
