@@ -21,8 +21,11 @@ struct dk_peer {
     dk_conn *cur;
     dk_conn *old;
     /* The copy the last datagram's successor or old association read from:
-     * their application data stays in it until the next receive. */
+     * their application data stays in it until the next receive. Kept for
+     * reuse while an old association exists (every datagram is copied
+     * then), freed otherwise. */
     uint8_t *hold;
+    size_t hold_cap;
 };
 
 dk_peer *dk_peer_new(dk_conn *conn)
@@ -93,8 +96,11 @@ dk_result dk_peer_receive(dk_peer *p, uint8_t *datagram, size_t len, uint64_t no
 {
     if (!p || (!datagram && len)) return DK_ERR_INVALID_ARG;
     settle(p);
-    dk_free(p->hold);
-    p->hold = NULL;
+    if (!p->old) {
+        dk_free(p->hold);
+        p->hold = NULL;
+        p->hold_cap = 0;
+    }
     if (p->old && p->cur->state == DK_STATE_FAILED) {
         /* The successor failed and its alert is still to be sent: the
          * established association reads this. Another new handshake waits
@@ -102,20 +108,25 @@ dk_result dk_peer_receive(dk_peer *p, uint8_t *datagram, size_t len, uint64_t no
         dk_result ro = dk_conn_receive(p->old, datagram, len, now_ms);
         return ro == DK_NEW_HANDSHAKE ? DK_OK : ro;
     }
-    if (p->old || dk_record_starts_client_hello(datagram, len)) {
-        p->hold = dk_malloc(len);
-        if (!p->hold) return DK_ERR_NOMEM; /* dropped, as if lost */
-        memcpy(p->hold, datagram, len);
+    uint8_t *copy = NULL;
+    if (len > 0 && (p->old || dk_record_starts_client_hello(datagram, len))) {
+        if (p->hold_cap < len) {
+            uint8_t *h = dk_realloc(p->hold, len);
+            if (!h) return DK_ERR_NOMEM; /* dropped, as if lost */
+            p->hold = h;
+            p->hold_cap = len;
+        }
+        copy = memcpy(p->hold, datagram, len);
     }
     uint64_t discarded = p->cur->stats.discarded_records;
     dk_result r = dk_conn_receive(p->cur, datagram, len, now_ms);
     if (r == DK_NEW_HANDSHAKE) {
         /* Without a copy (the ClientHello was not the datagram's first
          * record) the bytes are gone: the peer's retransmission will do. */
-        return p->hold ? start_successor(p, p->hold, len, now_ms) : DK_OK;
+        return copy ? start_successor(p, copy, len, now_ms) : DK_OK;
     }
     if (p->old && p->cur->stats.discarded_records > discarded) {
-        dk_result ro = dk_conn_receive(p->old, p->hold, len, now_ms);
+        dk_result ro = dk_conn_receive(p->old, copy, len, now_ms);
         (void)ro; /* a failure shows in the old association's state */
     }
     return r;
